@@ -1,0 +1,37 @@
+"""memtest86+ 6.x and later ISOs.
+
+The ISO itself cannot be loop-booted (it boots by El Torito floppy emulation), but it carries
+both programs: /boot/floppy.img starts with the BIOS binary (memtest86+x64.bin), which
+speaks the Linux boot protocol, and /EFI/BOOT/bootx64.efi is the UEFI binary. GRUB's
+``linux`` command loads either, as Debian's /etc/grub.d/20_memtest86+ does with the packaged
+files. Volume labels are MT86PLUS_64 and MT86PLUS_32 (memtest86+'s build/ Makefiles).
+"""
+
+from __future__ import annotations
+
+from sik.detect import Detector
+from sik.iso import IsoView
+from sik.model import BootMethod, Detection
+
+
+class Memtest86Plus(Detector, name="memtest86+", priority=60):
+    def probe(self, iso: IsoView) -> Detection | None:
+        label = iso.volume_id
+        if not label.startswith("MT86PLUS"):
+            return None
+        bios = iso.first_existing("boot/floppy.img", "boot/memtest.bin")
+        efi = iso.first_existing("EFI/BOOT/bootx64.efi", "EFI/BOOT/BOOTX64.EFI")
+        if bios is None and efi is None:
+            return None
+        arch = "x86_64" if label.endswith("64") else "i386"
+        return Detection(
+            detector=self.name,
+            method=BootMethod.memtest,
+            distro="memtest86+",
+            pretty_name="Memtest86+",
+            arch=arch,
+            kernel=bios,
+            efi_kernel=efi if arch == "x86_64" else None,
+            grub_class="memtest",
+            evidence=(f"volume label {label!r}",) + tuple(str(p) for p in (bios, efi) if p),
+        )

@@ -1,0 +1,41 @@
+"""The one boundary where errors become a red line and an exit code."""
+
+from __future__ import annotations
+
+import sys
+
+EXIT_INTERRUPTED = 130
+
+
+def main() -> None:
+    from sik.cli import app, console
+    from sik.errors import SikError
+
+    try:
+        code = app(standalone_mode=False)
+    except SikError as exc:
+        console.print(f"error: {exc.message}", style="bold red")
+        if exc.hint:
+            console.print(f"hint: {exc.hint}", style="dim")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console.print("interrupted", style="red")
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:
+        # Usage errors come from typer's click layer (vendored in newer typer), so they are
+        # recognised by shape rather than by class.
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if type(exc).__name__ == "Abort":
+            sys.exit(EXIT_INTERRUPTED)
+        console.print(f"error: unexpected {type(exc).__name__}: {exc}", style="bold red")
+        console.print("hint: rerun with --debug for the full traceback", style="dim")
+        if "--debug" in sys.argv:
+            raise
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

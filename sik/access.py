@@ -1,0 +1,46 @@
+"""--image FILE / --stick DIR -> a mounted Stick, for as long as a command needs it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sik.errors import StickError, ToolError
+from sik.model import FsType
+from sik.run import run
+from sik.stick import Stick
+
+DEFAULT_IMAGE = Path("sik.img")
+
+_FINDMNT_TYPES = {"ext4": FsType.ext4, "exfat": FsType.exfat, "vfat": FsType.fat32}
+
+
+@contextlib.contextmanager
+def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
+    if image is not None and stick is not None:
+        raise StickError("give either --image or --stick, not both")
+    if stick is not None:
+        yield Stick(root=stick, fs=_mounted_fs(stick))
+        return
+    target = image if image is not None else DEFAULT_IMAGE
+    if not target.exists():
+        raise StickError(
+            f"{target} does not exist",
+            hint="run `sik install` to make it, or pass --image FILE or --stick DIR",
+        )
+    from sik.drive import read_layout
+    from sik.mount import mounted_data_partition
+
+    layout = read_layout(target)
+    with mounted_data_partition(layout) as root:
+        yield Stick(root=root, fs=layout.data_fs)
+
+
+def _mounted_fs(directory: Path) -> FsType | None:
+    """The filesystem of a mounted directory, when findmnt can tell (FUSE mounts can't)."""
+    try:
+        out = run(["findmnt", "-n", "-o", "FSTYPE", "--target", directory], capture=True).stdout
+    except ToolError:  # findmnt missing, or the path is not mounted: the type stays unknown
+        return None
+    return _FINDMNT_TYPES.get(out.decode().strip())

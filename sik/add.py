@@ -1,0 +1,94 @@
+"""Copy ISO files onto the stick: checked before the first byte moves, written under a
+temporary name, synced, then renamed, so an interrupted copy never looks like an ISO."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sik.errors import SikError, StickError
+from sik.stick import Stick
+
+_CHUNK = 8 * 1024 * 1024
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    source: Path
+    target: Path
+    size: int
+
+
+def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
+    """Refuse the whole batch, before copying anything, if any file cannot go on the stick."""
+    jobs: list[CopyJob] = []
+    names: set[str] = set()
+    for source in sources:
+        if not source.is_file():
+            raise SikError(f"{source}: no such file")
+        if source.suffix.lower() != ".iso":
+            raise SikError(f"{source}: not an .iso file", hint="sik add copies ISO files into /boot/iso")
+        if source.name in names:
+            raise SikError(f"{source.name} is named twice", hint="rename one of the files")
+        names.add(source.name)
+        size = source.stat().st_size
+        if stick.fs is not None and not stick.fs.fits(size):
+            raise StickError(
+                f"{source.name} is {size / 2**30:.1f} GiB; a {stick.fs} stick cannot hold files over 4 GiB",
+                hint="make the stick with `sik install --fs ext4` (or exfat)",
+            )
+        jobs.append(CopyJob(source, stick.iso_dir / source.name, size))
+    _check_space(stick, jobs)
+    return tuple(jobs)
+
+
+def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
+    needed = sum(j.size for j in jobs if not _same_file(j))
+    free = shutil.disk_usage(stick.root).free
+    if needed > free:
+        raise StickError(
+            f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, {free / 2**20:.0f} MiB free",
+            hint="remove ISOs from /boot/iso or use a bigger drive",
+        )
+
+
+def _same_file(job: CopyJob) -> bool:
+    return job.target.exists() and job.target.stat().st_size == job.size and _equal(job.source, job.target)
+
+
+def _equal(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            block_a, block_b = fa.read(_CHUNK), fb.read(_CHUNK)
+            if block_a != block_b:
+                return False
+            if not block_a:
+                return True
+
+
+def copy_iso(job: CopyJob, progress: Progress | None = None) -> None:
+    """Copy one file to a hidden temporary name, fsync, then rename into place."""
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    partial = job.target.with_name(f".{job.target.name}.partial")
+    try:
+        with open(job.source, "rb") as src, open(partial, "wb") as dst:
+            while block := src.read(_CHUNK):
+                dst.write(block)
+                if progress:
+                    progress(len(block))
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(partial, job.target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise StickError(f"the stick filled up while copying {job.source.name}; nothing was left behind") from exc
+        raise StickError(f"copying {job.source.name} failed: {exc.strerror}") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,42 @@
+"""Stick -> scan results: open each ISO in /boot/iso read-only and let the detectors look."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from sik.detect import LoadedDetector, Verdict, detect
+from sik.errors import IsoReadError
+from sik.iso import open_iso
+from sik.model import IsoFile, ScanResult, Unsupported
+from sik.stick import Stick
+
+
+def iso_files(stick: Stick) -> Iterator[Path]:
+    """ISO files in /boot/iso (one level, case-insensitive .iso), in a stable order."""
+    if not stick.iso_dir.is_dir():
+        return
+    for path in sorted(stick.iso_dir.iterdir(), key=lambda p: p.name.encode("utf-8", "surrogateescape")):
+        if path.suffix.lower() == ".iso" and path.is_file() and not path.name.startswith("."):
+            yield path
+
+
+def scan_one(stick: Stick, path: Path, detectors: Sequence[LoadedDetector]) -> tuple[ScanResult, Verdict | None]:
+    relative = stick.on_stick(path)
+    size = path.stat().st_size
+    try:
+        with open_iso(path) as iso:
+            verdict = detect(iso, detectors)
+            info = IsoFile(relative, size, iso.volume_id)
+    except IsoReadError as exc:
+        return ScanResult(IsoFile(relative, size), Unsupported(_strip_name(exc.message, path))), None
+    return ScanResult(info, verdict.outcome), verdict
+
+
+def _strip_name(message: str, path: Path) -> str:
+    prefix = f"{path.name}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
+def scan_stick(stick: Stick, detectors: Sequence[LoadedDetector]) -> tuple[ScanResult, ...]:
+    return tuple(scan_one(stick, path, detectors)[0] for path in iso_files(stick))

@@ -60,7 +60,6 @@ def install(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing image file.")] = False,
 ) -> None:
     """Make a new stick: partitions, filesystems and GRUB for BIOS and UEFI."""
-    from sik.install import install as do_install
     from sik.model import FsType
 
     try:
@@ -83,6 +82,8 @@ def install(
         if target.exists():
             target.unlink()
         new_size = _parse_size(size)
+    from sik.install import install as do_install
+
     layout = do_install(target, fs=fs_type, size=new_size, step=lambda s: console.print(f"• {s}"))
     console.print(f"✓ {target} is ready (data partition {fs_type}, UUID {layout.data_uuid})", style="green")
     console.print(f"  next: sik add --image {target} FILE.iso")

@@ -66,7 +66,7 @@ class _PycdlibView:
         if self._plain:
             # Plain ISO 9660 names are upper case and files carry a ";1" version suffix.
             upper = candidates[0].upper()
-            candidates += [upper, upper + ";1"]
+            candidates += [upper, upper + ";1", upper + ".;1"]
         for candidate in candidates:
             try:
                 return self._facade.get_record(candidate)
@@ -122,10 +122,7 @@ class _PycdlibView:
         if self._iso.has_joliet():
             return {"joliet_path": absolute}
         record = self._record(path)
-        name = absolute.upper()
-        if record is not None and not record.is_dir() and not name.endswith(";1"):  # type: ignore[attr-defined]
-            name += ";1"
-        return {"iso_path": name}
+        return {"iso_path": self._iso.full_path_from_dirrecord(record)} if record is not None else {}
 
     def first_existing(self, *paths: str) -> PurePosixPath | None:
         for path in paths:

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sik.detect import LoadedDetector, load_detectors
+from sik.model import FsType
+from sik.stick import Stick
+
+
+@pytest.fixture(scope="session")
+def detectors() -> tuple[LoadedDetector, ...]:
+    return load_detectors()
+
+
+@pytest.fixture
+def stick(tmp_path: Path) -> Stick:
+    """A data partition as a plain directory: what `--stick DIR` gives sik."""
+    made = Stick(root=tmp_path / "stick", fs=FsType.ext4)
+    made.root.mkdir()
+    made.create_layout()
+    return made

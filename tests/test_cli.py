@@ -1,0 +1,88 @@
+"""The CLI as a contract: exit codes, and which stream each kind of output goes to."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from sik.cli import app
+from sik.stick import Stick
+from tests.isobuilder import DEBIAN_LIVE, build_iso
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _sik(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
+    return subprocess.run([sys.executable, "-m", "sik", *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def test_list_json_goes_to_stdout(stick: Stick) -> None:
+    build_iso(stick.iso_dir / "debian.iso", DEBIAN_LIVE, volume_id="d-live")
+    (stick.iso_dir / "x.iso").write_text("junk")
+    result = CliRunner().invoke(app, ["list", "--stick", str(stick.root), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["file"]: r for r in json.loads(result.stdout)}
+    assert rows["debian.iso"]["method"] == "live-boot" and rows["debian.iso"]["status"] == "ok"
+    assert rows["x.iso"]["status"] == "unsupported" and "not an ISO 9660 image" in rows["x.iso"]["notes"][0]
+
+
+def test_generate_exits_3_when_an_iso_was_skipped(stick: Stick) -> None:
+    build_iso(stick.iso_dir / "debian.iso", DEBIAN_LIVE)
+    (stick.iso_dir / "x.iso").write_text("junk")
+    result = _sik("generate", "--stick", str(stick.root))
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == ""
+    assert "skipped x.iso: not an ISO 9660 image" in result.stderr
+    assert stick.grub_cfg.exists()
+
+
+def test_file_names_print_literally(stick: Stick) -> None:
+    build_iso(stick.iso_dir / "ubuntu-[test].iso", DEBIAN_LIVE)
+    result = _sik("list", "--stick", str(stick.root))
+    assert result.returncode == 0
+    assert "ubuntu-[test].iso" in result.stderr
+
+
+def test_error_is_one_red_line_and_a_hint_not_a_traceback(tmp_path: Path) -> None:
+    result = _sik("list", "--stick", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == f"error: {tmp_path} does not look like a sik stick (no boot/grub)"
+    assert result.stderr.splitlines()[1].startswith("hint: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_default_image_explains_what_to_do(tmp_path: Path) -> None:
+    result = _sik("generate", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "error: sik.img does not exist" in result.stderr and "sik install" in result.stderr
+
+
+def test_install_on_a_device_needs_yes(tmp_path: Path) -> None:
+    result = _sik("install", "/dev/sdzz")
+    assert result.returncode == 1 and "would erase everything on /dev/sdzz" in result.stderr
+
+
+def test_usage_error_exits_2() -> None:
+    assert _sik("generate", "--no-such-option").returncode == 2
+
+
+def test_boot_once_writes_grubenv(stick: Stick) -> None:
+    build_iso(stick.iso_dir / "debian.iso", DEBIAN_LIVE)
+    result = CliRunner().invoke(app, ["boot-once", "debian.iso", "--stick", str(stick.root)])
+    assert result.exit_code == 0, result.output
+    assert b"next_entry=iso-debian\n" in stick.grubenv.read_bytes()
+    result = CliRunner().invoke(app, ["boot-once", "nope", "--stick", str(stick.root)])
+    assert result.exit_code == 1 and "no menu entry 'nope'" in str(result.exception)
+
+
+def test_detect_explain_shows_evidence(tmp_path: Path) -> None:
+    iso = build_iso(tmp_path / "d.iso", DEBIAN_LIVE)
+    result = _sik("detect", str(iso), "--explain")
+    assert result.returncode == 0
+    assert "debian-live (priority 50): /live/ holds a .squashfs" in result.stderr

@@ -47,7 +47,11 @@ class DracutLive(Detector, name="dracut-live", priority=50):
             arch=arch_from_name(label),
             kernel=kernel,
             initrds=(initrd,),
-            cmdline=(f"root=live:CDLABEL={udev_label(label)}", "rd.live.image", "iso-scan/filename={iso}"),
+            cmdline=(
+                f"root=live:CDLABEL={udev_label(label)}",
+                "rd.live.image",
+                "iso-scan/filename={iso}",
+            ),
             grub_class=name.lower(),
             evidence=("/LiveOS/squashfs.img", str(kernel), str(initrd), f"volume label {label!r}"),
         )

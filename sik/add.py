@@ -39,7 +39,8 @@ def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
         size = source.stat().st_size
         if stick.fs is not None and not stick.fs.fits(size):
             raise StickError(
-                f"{source.name} is {size / 2**30:.1f} GiB; a {stick.fs} stick cannot hold files over 4 GiB",
+                f"{source.name} is {size / 2**30:.1f} GiB; "
+                f"a {stick.fs} stick cannot hold files over 4 GiB",
                 hint="make the stick with `sik install --fs ext4` (or exfat)",
             )
         jobs.append(CopyJob(source, stick.iso_dir / source.name, size))
@@ -52,13 +53,16 @@ def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
     free = shutil.disk_usage(stick.root).free
     if needed > free:
         raise StickError(
-            f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, {free / 2**20:.0f} MiB free",
+            f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, "
+            f"{free / 2**20:.0f} MiB free",
             hint="remove ISOs from /boot/iso or use a bigger drive",
         )
 
 
 def _same_file(job: CopyJob) -> bool:
-    return job.target.exists() and job.target.stat().st_size == job.size and _equal(job.source, job.target)
+    return (
+        job.target.exists() and job.target.stat().st_size == job.size and _equal(job.source, job.target)
+    )
 
 
 def _equal(a: Path, b: Path) -> bool:
@@ -87,7 +91,9 @@ def copy_iso(job: CopyJob, progress: Progress | None = None) -> None:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         if exc.errno == errno.ENOSPC:
-            raise StickError(f"the stick filled up while copying {job.source.name}; nothing was left behind") from exc
+            raise StickError(
+                f"the stick filled up while copying {job.source.name}; nothing was left behind"
+            ) from exc
         raise StickError(f"copying {job.source.name} failed: {exc.strerror}") from exc
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,12 +25,14 @@ app = typer.Typer(
 )
 
 ImageOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--image", help="Disk image file of the stick (default ./sik.img).", metavar="FILE"),
 ]
 StickOpt = Annotated[
-    Optional[Path],
-    typer.Option("--stick", help="Mount point of a stick's data partition, e.g. /media/usb.", metavar="DIR"),
+    Path | None,
+    typer.Option(
+        "--stick", help="Mount point of a stick's data partition, e.g. /media/usb.", metavar="DIR"
+    ),
 ]
 EXIT_SKIPPED = 3
 
@@ -52,10 +54,12 @@ def _parse_size(text: str) -> int:
 
 @app.command()
 def install(
-    device: Annotated[Optional[Path], typer.Argument(help="A drive to erase, e.g. /dev/sdX.")] = None,
+    device: Annotated[Path | None, typer.Argument(help="A drive to erase, e.g. /dev/sdX.")] = None,
     image: ImageOpt = None,
     size: Annotated[str, typer.Option(help="Size of a new image file.")] = "8G",
-    fs: Annotated[str, typer.Option("--fs", help="Data partition filesystem: ext4, exfat or fat32.")] = "ext4",
+    fs: Annotated[
+        str, typer.Option("--fs", help="Data partition filesystem: ext4, exfat or fat32.")
+    ] = "ext4",
     yes: Annotated[bool, typer.Option("--yes", help="Erase DEVICE without asking.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing image file.")] = False,
 ) -> None:
@@ -78,14 +82,18 @@ def install(
     else:
         target = image or Path("sik.img")
         if target.exists() and target.stat().st_size > 0 and not force:
-            raise SikError(f"{target} already exists", hint="pass --force to overwrite it, or another --image")
+            raise SikError(
+                f"{target} already exists", hint="pass --force to overwrite it, or another --image"
+            )
         if target.exists():
             target.unlink()
         new_size = _parse_size(size)
     from sik.install import install as do_install
 
     layout = do_install(target, fs=fs_type, size=new_size, step=lambda s: console.print(f"• {s}"))
-    console.print(f"✓ {target} is ready (data partition {fs_type}, UUID {layout.data_uuid})", style="green")
+    console.print(
+        f"✓ {target} is ready (data partition {fs_type}, UUID {layout.data_uuid})", style="green"
+    )
     console.print(f"  next: sik add --image {target} FILE.iso")
 
 
@@ -125,7 +133,9 @@ def _generate(opened: object, **overrides: object) -> int:
     changed = write_menu(opened, menu)
     entries = len(menu.plan.entries)
     skipped = [r for r in menu.rows if r.entry is None]
-    console.print(f"✓ grub.cfg {'written' if changed else 'unchanged'}: {entries} entries", style="green")
+    console.print(
+        f"✓ grub.cfg {'written' if changed else 'unchanged'}: {entries} entries", style="green"
+    )
     for row in skipped:
         console.print(f"  skipped {row.scan.iso.path.name}: {row.notes[0]}", style="yellow")
     for row in menu.rows:
@@ -139,13 +149,19 @@ def _generate(opened: object, **overrides: object) -> int:
 def generate(
     image: ImageOpt = None,
     stick: StickOpt = None,
-    timeout: Annotated[Optional[int], typer.Option(help="Seconds the menu waits (saved on the stick).")] = None,
+    timeout: Annotated[
+        int | None, typer.Option(help="Seconds the menu waits (saved on the stick).")
+    ] = None,
     kernel_args: Annotated[
-        Optional[str],
-        typer.Option("--kernel-args", help='Extra kernel parameters for every entry, e.g. "console=ttyS0" (saved).'),
+        str | None,
+        typer.Option(
+            "--kernel-args",
+            help='Extra kernel parameters for every entry, e.g. "console=ttyS0" (saved).',
+        ),
     ] = None,
     serial: Annotated[
-        Optional[bool], typer.Option("--serial/--no-serial", help="Show GRUB's menu on the serial port too (saved).")
+        bool | None,
+        typer.Option("--serial/--no-serial", help="Show GRUB's menu on the serial port too (saved)."),
     ] = None,
 ) -> None:
     """Scan /boot/iso, recognise each ISO and write the GRUB menu."""
@@ -240,7 +256,9 @@ def boot_once(
 @app.command()
 def detect(
     iso: Annotated[Path, typer.Argument(help="An ISO file, anywhere.")],
-    explain: Annotated[bool, typer.Option("--explain", help="Show every detector that matched.")] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show every detector that matched.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
 ) -> None:
     """Tell which distribution an ISO is and how sik would boot it."""

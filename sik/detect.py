@@ -73,7 +73,10 @@ def _detectors_in(module: ModuleType) -> list[type[Detector]]:
     return [
         obj
         for _, obj in inspect.getmembers(module, inspect.isclass)
-        if issubclass(obj, Detector) and obj is not Detector and obj.name and obj.__module__ == module.__name__
+        if issubclass(obj, Detector)
+        and obj is not Detector
+        and obj.name
+        and obj.__module__ == module.__name__
     ]
 
 
@@ -99,7 +102,9 @@ def load_detectors(
     """Built-ins, then entry points, then the user's folders; a name used twice is an error."""
     found: dict[str, LoadedDetector] = {}
     sources = [_from_folder(data_dir("detectors"), "sik_builtin_detectors"), _from_entry_points()]
-    sources += [_from_folder(folder, f"sik_user_detectors_{i}") for i, folder in enumerate(extra_folders)]
+    sources += [
+        _from_folder(folder, f"sik_user_detectors_{i}") for i, folder in enumerate(extra_folders)
+    ]
     blocked = set(disabled)
     for source in sources:
         for cls, origin in source:

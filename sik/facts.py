@@ -29,9 +29,11 @@ def read_disk_info(iso: IsoView) -> DiskInfo | None:
         return None
     line = text.strip().splitlines()[0].strip()
     version = _VERSION.search(line)
-    name = line[: version.start()].strip(" -\"") if version else None
+    name = line[: version.start()].strip(' -"') if version else None
     arch = _ARCH.search(line)
-    return DiskInfo(line, name or None, version.group(1) if version else None, arch.group(1) if arch else None)
+    return DiskInfo(
+        line, name or None, version.group(1) if version else None, arch.group(1) if arch else None
+    )
 
 
 def version_key(text: str) -> tuple[tuple[int, int | str], ...]:

@@ -135,7 +135,7 @@ class _PycdlibView:
 def open_iso(path: Path) -> Iterator[IsoView]:
     """Open ``path`` read-only as an ISO 9660 image, or raise IsoReadError saying why not."""
     try:
-        fp: BinaryIO = open(path, "rb")
+        fp: BinaryIO = open(path, "rb")  # noqa: SIM115 (closed by the with below)
     except OSError as exc:
         raise IsoReadError(f"{path.name}: cannot read: {exc.strerror}") from exc
     with fp:
@@ -165,7 +165,9 @@ def _check_header(path: Path, fp: BinaryIO) -> None:
         raise IsoReadError(f"{path.name}: not an ISO 9660 image (no volume descriptor at sector 16)")
     # ECMA-119 8.4.8 and 8.4.12: volume space size (sectors) at byte 80, logical block size
     # at byte 128, both little-endian first.
-    expected = int.from_bytes(descriptor[80:84], "little") * int.from_bytes(descriptor[128:130], "little")
+    expected = int.from_bytes(descriptor[80:84], "little") * int.from_bytes(
+        descriptor[128:130], "little"
+    )
     actual = path.stat().st_size
     if actual < expected:
         raise IsoReadError(

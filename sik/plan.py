@@ -7,7 +7,16 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sik.model import BootEntry, BootMethod, Detection, FsType, MenuOptions, Plan, ScanResult, Unsupported
+from sik.model import (
+    BootEntry,
+    BootMethod,
+    Detection,
+    FsType,
+    MenuOptions,
+    Plan,
+    ScanResult,
+    Unsupported,
+)
 
 # Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
 # split /proc/cmdline on white space, and the kernel gives double quotes a meaning of their
@@ -26,7 +35,9 @@ class PlannedIso:
     notes: tuple[str, ...]
 
 
-def plan(results: Sequence[ScanResult], options: MenuOptions, fs: FsType | None) -> tuple[Plan, tuple[PlannedIso, ...]]:
+def plan(
+    results: Sequence[ScanResult], options: MenuOptions, fs: FsType | None
+) -> tuple[Plan, tuple[PlannedIso, ...]]:
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
@@ -35,7 +46,9 @@ def plan(results: Sequence[ScanResult], options: MenuOptions, fs: FsType | None)
     return Plan(entries=tuple(entries), options=options), tuple(rows)
 
 
-def _plan_one(result: ScanResult, options: MenuOptions, fs: FsType | None, used_ids: set[str]) -> PlannedIso:
+def _plan_one(
+    result: ScanResult, options: MenuOptions, fs: FsType | None, used_ids: set[str]
+) -> PlannedIso:
     detection = result.detection
     if detection is None:
         assert isinstance(result.outcome, Unsupported)
@@ -49,7 +62,9 @@ def _plan_one(result: ScanResult, options: MenuOptions, fs: FsType | None, used_
         return PlannedIso(result, None, "unsupported", (reason,))
     notes = list(result.warnings)
     if fs is not None and fs not in detection.method.readable_filesystems():
-        notes.append(f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO")
+        notes.append(
+            f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO"
+        )
     entry = BootEntry(
         id=_unique_id(_slug(result.iso.path.name), used_ids),
         title=_title(detection),

@@ -21,7 +21,9 @@ def iso_files(stick: Stick) -> Iterator[Path]:
             yield path
 
 
-def scan_one(stick: Stick, path: Path, detectors: Sequence[LoadedDetector]) -> tuple[ScanResult, Verdict | None]:
+def scan_one(
+    stick: Stick, path: Path, detectors: Sequence[LoadedDetector]
+) -> tuple[ScanResult, Verdict | None]:
     relative = stick.on_stick(path)
     size = path.stat().st_size
     try:

@@ -30,7 +30,12 @@ def build_iso(
 ) -> Path:
     """Write an ISO holding ``files`` (ISO path -> content); parent directories are implied."""
     iso = pycdlib.PyCdlib()
-    iso.new(interchange_level=3, vol_ident=volume_id, rock_ridge="1.09" if rock_ridge else None, joliet=3 if joliet else None)
+    iso.new(
+        interchange_level=3,
+        vol_ident=volume_id,
+        rock_ridge="1.09" if rock_ridge else None,
+        joliet=3 if joliet else None,
+    )
     made: dict[PurePosixPath, str] = {PurePosixPath("/"): "/"}
     for n, (name, content) in enumerate(sorted(files.items())):
         target = PurePosixPath("/") / name.strip("/")
@@ -49,7 +54,11 @@ def build_iso(
 
 
 def _ensure_dirs(
-    iso: pycdlib.PyCdlib, directory: PurePosixPath, made: dict[PurePosixPath, str], rr: bool, joliet: bool
+    iso: pycdlib.PyCdlib,
+    directory: PurePosixPath,
+    made: dict[PurePosixPath, str],
+    rr: bool,
+    joliet: bool,
 ) -> str:
     if directory in made:
         return made[directory]

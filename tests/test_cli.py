@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _sik(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
-    return subprocess.run([sys.executable, "-m", "sik", *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "sik", *args], capture_output=True, text=True, env=env, cwd=cwd
+    )
 
 
 def test_list_json_goes_to_stdout(stick: Stick) -> None:
@@ -29,7 +31,9 @@ def test_list_json_goes_to_stdout(stick: Stick) -> None:
     assert result.exit_code == 0, result.output
     rows = {r["file"]: r for r in json.loads(result.stdout)}
     assert rows["debian.iso"]["method"] == "live-boot" and rows["debian.iso"]["status"] == "ok"
-    assert rows["x.iso"]["status"] == "unsupported" and "not an ISO 9660 image" in rows["x.iso"]["notes"][0]
+    assert (
+        rows["x.iso"]["status"] == "unsupported" and "not an ISO 9660 image" in rows["x.iso"]["notes"][0]
+    )
 
 
 def test_generate_exits_3_when_an_iso_was_skipped(stick: Stick) -> None:
@@ -52,7 +56,10 @@ def test_file_names_print_literally(stick: Stick) -> None:
 def test_error_is_one_red_line_and_a_hint_not_a_traceback(tmp_path: Path) -> None:
     result = _sik("list", "--stick", str(tmp_path))
     assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == f"error: {tmp_path} does not look like a sik stick (no boot/grub)"
+    assert (
+        result.stderr.splitlines()[0]
+        == f"error: {tmp_path} does not look like a sik stick (no boot/grub)"
+    )
     assert result.stderr.splitlines()[1].startswith("hint: ")
     assert "Traceback" not in result.stderr
 

@@ -14,13 +14,17 @@ from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, MEMTEST, build_
 P = PurePosixPath
 
 
-def _detect(tmp_path: Path, files: dict[str, bytes | str], detectors: tuple[LoadedDetector, ...], **kw: object) -> Detection | Unsupported:
+def _detect(
+    tmp_path: Path, files: dict[str, bytes | str], detectors: tuple[LoadedDetector, ...], **kw: object
+) -> Detection | Unsupported:
     iso = build_iso(tmp_path / "x.iso", files, **kw)  # type: ignore[arg-type]
     with open_iso(iso) as view:
         return detect(view, detectors).outcome
 
 
-def test_debian_live_picks_newest_kernel_and_reads_disk_info(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_debian_live_picks_newest_kernel_and_reads_disk_info(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
     found = _detect(tmp_path, DEBIAN_LIVE, detectors, volume_id="d-live 12.11.0 st amd64")
     assert isinstance(found, Detection)
     assert found.method is BootMethod.live_boot
@@ -39,33 +43,49 @@ def test_debian_live_needs_a_squashfs(tmp_path: Path, detectors: tuple[LoadedDet
 def test_dracut_live_in_every_namespace(
     tmp_path: Path, detectors: tuple[LoadedDetector, ...], rock_ridge: bool, joliet: bool
 ) -> None:
-    found = _detect(tmp_path, FEDORA_LIVE, detectors, volume_id="Fedora-WS-40", rock_ridge=rock_ridge, joliet=joliet)
+    found = _detect(
+        tmp_path, FEDORA_LIVE, detectors, volume_id="Fedora-WS-40", rock_ridge=rock_ridge, joliet=joliet
+    )
     assert isinstance(found, Detection), found
     assert found.method is BootMethod.dracut_live
     assert found.kernel == P("/images/pxeboot/vmlinuz")
-    assert found.cmdline == ("root=live:CDLABEL=Fedora-WS-40", "rd.live.image", "iso-scan/filename={iso}")
+    assert found.cmdline == (
+        "root=live:CDLABEL=Fedora-WS-40",
+        "rd.live.image",
+        "iso-scan/filename={iso}",
+    )
     assert (found.pretty_name, found.version) == ("Fedora live", "40")
 
 
-def test_dracut_label_with_space_is_udev_escaped(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_dracut_label_with_space_is_udev_escaped(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
     found = _detect(tmp_path, FEDORA_LIVE, detectors, volume_id="Rocky 9 Live")
     assert isinstance(found, Detection)
     assert found.cmdline[0] == "root=live:CDLABEL=Rocky\\x209\\x20Live"
 
 
-def test_dracut_live_without_kernel_is_not_claimed(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_dracut_live_without_kernel_is_not_claimed(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
     files = {"LiveOS/squashfs.img": b"x"}
     assert isinstance(_detect(tmp_path, files, detectors), Unsupported)
 
 
-def test_memtest_gets_one_program_per_firmware(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_memtest_gets_one_program_per_firmware(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
     found = _detect(tmp_path, MEMTEST, detectors, volume_id="MT86PLUS_64")
     assert isinstance(found, Detection)
     assert (found.kernel, found.efi_kernel) == (P("/boot/floppy.img"), P("/EFI/BOOT/bootx64.efi"))
 
 
-def test_memtest_label_alone_is_not_enough(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
-    assert isinstance(_detect(tmp_path, {"README": "x"}, detectors, volume_id="MT86PLUS_64"), Unsupported)
+def test_memtest_label_alone_is_not_enough(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    assert isinstance(
+        _detect(tmp_path, {"README": "x"}, detectors, volume_id="MT86PLUS_64"), Unsupported
+    )
 
 
 def test_real_memtest_iso_from_debian(detectors: tuple[LoadedDetector, ...]) -> None:
@@ -83,18 +103,22 @@ def test_loopback_cfg_is_the_fallback(tmp_path: Path, detectors: tuple[LoadedDet
     assert found.pretty_name == "OTHER_1"
 
 
-def test_specific_detector_beats_loopback_cfg(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_specific_detector_beats_loopback_cfg(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
     found = _detect(tmp_path, DEBIAN_LIVE | LOOPBACK, detectors)
     assert isinstance(found, Detection) and found.method is BootMethod.live_boot
 
 
-def test_unknown_iso_says_what_was_looked_for(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_unknown_iso_says_what_was_looked_for(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
     found = _detect(tmp_path, {"README.TXT": "hello"}, detectors, volume_id="MYSTERY")
     assert isinstance(found, Unsupported)
     assert "'MYSTERY'" in found.reason and "loopback.cfg" in found.reason
 
 
-TWIN = '''
+TWIN = """
 from sik.detect import Detector
 from sik.model import BootMethod, Detection
 
@@ -103,7 +127,7 @@ class Twin(Detector, name="{name}", priority=50):
         if not iso.is_dir("live"):
             return None
         return Detection(self.name, BootMethod.live_boot, "twin", "Twin")
-'''
+"""
 
 
 def test_two_equally_specific_matches_are_ambiguous(tmp_path: Path) -> None:

@@ -34,7 +34,11 @@ def test_each_iso_gets_an_entry_or_a_reason(stick: Stick, detectors: tuple[Loade
     _fill(stick)
     menu = build_menu(stick, MenuOptions(), detectors)
     rows = {r.scan.iso.path.name: r for r in menu.rows}
-    assert {n for n, r in rows.items() if r.entry} == {"debian-live.iso", "fedora.iso", "mem $test's; {x}.iso"}
+    assert {n for n, r in rows.items() if r.entry} == {
+        "debian-live.iso",
+        "fedora.iso",
+        "mem $test's; {x}.iso",
+    }
     assert "not an ISO 9660 image" in rows["x.iso"].notes[0]
     assert "truncated ISO image (40000 of" in rows["big.iso"].notes[0]
     assert "no detector recognises" in rows["mystery.iso"].notes[0]
@@ -55,7 +59,9 @@ def test_generate_twice_gives_identical_bytes(
     assert stick.grub_cfg.read_bytes() == first
 
 
-def test_write_keeps_previous_menu_and_leaves_no_temp_files(stick: Stick, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_write_keeps_previous_menu_and_leaves_no_temp_files(
+    stick: Stick, detectors: tuple[LoadedDetector, ...]
+) -> None:
     write_menu(stick, build_menu(stick, MenuOptions(), detectors))
     empty_menu = stick.grub_cfg.read_bytes()
     _fill(stick)
@@ -64,7 +70,9 @@ def test_write_keeps_previous_menu_and_leaves_no_temp_files(stick: Stick, detect
     assert sorted(p.name for p in stick.grub_dir.iterdir()) == ["grub.cfg", "grub.cfg.old"]
 
 
-def test_custom_cfg_is_sourced_and_never_touched(stick: Stick, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_custom_cfg_is_sourced_and_never_touched(
+    stick: Stick, detectors: tuple[LoadedDetector, ...]
+) -> None:
     stick.custom_cfg.write_text("menuentry 'Mine' { halt }\n", encoding="utf-8")
     write_menu(stick, build_menu(stick, MenuOptions(), detectors))
     assert stick.custom_cfg.read_text(encoding="utf-8") == "menuentry 'Mine' { halt }\n"
@@ -81,7 +89,9 @@ def test_kernel_args_are_appended_and_saved(stick: Stick, detectors: tuple[Loade
     assert stick.grub_cfg.read_text(encoding="utf-8") == text
 
 
-def test_path_with_space_is_unsupported_for_live_boot(stick: Stick, detectors: tuple[LoadedDetector, ...]) -> None:
+def test_path_with_space_is_unsupported_for_live_boot(
+    stick: Stick, detectors: tuple[LoadedDetector, ...]
+) -> None:
     build_iso(stick.iso_dir / "debian live.iso", DEBIAN_LIVE)
     (row,) = build_menu(stick, MenuOptions(), detectors).rows
     assert row.entry is None and "rename the file" in row.notes[0]
@@ -93,7 +103,10 @@ def test_exfat_stick_warns_for_live_boot(tmp_path: Path, detectors: tuple[Loaded
     build_iso(stick.iso_dir / "debian.iso", DEBIAN_LIVE)
     build_iso(stick.iso_dir / "fedora.iso", FEDORA_LIVE, volume_id="F")
     rows = {r.scan.iso.path.name: r for r in build_menu(stick, MenuOptions(), detectors).rows}
-    assert rows["debian.iso"].status == "warning" and "cannot read a exfat stick" in rows["debian.iso"].notes[0]
+    assert (
+        rows["debian.iso"].status == "warning"
+        and "cannot read a exfat stick" in rows["debian.iso"].notes[0]
+    )
     assert rows["fedora.iso"].status == "ok"
 
 

@@ -19,7 +19,9 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_only_the_iso_facade_imports_pycdlib() -> None:
-    importers = {p.name for p in (ROOT / "sik").glob("*.py") if any(m.startswith("pycdlib") for m in _imports(p))}
+    importers = {
+        p.name for p in (ROOT / "sik").glob("*.py") if any(m.startswith("pycdlib") for m in _imports(p))
+    }
     assert importers == {"iso.py"}
 
 

@@ -64,7 +64,11 @@ def sample_plan() -> Plan:
             BootMethod.dracut_live,
             kernel=P("/images/pxeboot/vmlinuz"),
             initrds=(P("/images/pxeboot/initrd.img"),),
-            cmdline=("root=live:CDLABEL=Fedora\\x20Live", "rd.live.image", "iso-scan/filename=/boot/iso/fedora.iso"),
+            cmdline=(
+                "root=live:CDLABEL=Fedora\\x20Live",
+                "rd.live.image",
+                "iso-scan/filename=/boot/iso/fedora.iso",
+            ),
         ),
         _entry(
             WEIRD,
@@ -77,7 +81,9 @@ def sample_plan() -> Plan:
         ),
         _entry("other.iso", BootMethod.loopback_cfg, kernel=None, initrds=(), cmdline=()),
     )
-    return Plan(entries=entries, options=MenuOptions(timeout=3, kernel_args=("console=ttyS0",), serial=True))
+    return Plan(
+        entries=entries, options=MenuOptions(timeout=3, kernel_args=("console=ttyS0",), serial=True)
+    )
 
 
 def test_grub_cfg_matches_golden_file() -> None:
@@ -105,7 +111,7 @@ def test_weird_file_name_stays_one_literal_word() -> None:
 def test_empty_plan_gets_a_helpful_entry() -> None:
     text = render_grub_cfg(Plan(entries=()))
     assert "No ISO found" in text
-    assert "source \"(${sik_data})/boot/sik/custom.cfg\"" in text
+    assert 'source "(${sik_data})/boot/sik/custom.cfg"' in text
 
 
 def test_user_template_overrides_built_in(tmp_path: Path) -> None:

@@ -1,0 +1,62 @@
+"""A stick made the way a user makes one (`sik install` + `sik add` + `sik generate`),
+holding fixture ISOs built from Debian's real boot code; built once per test worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos
+
+from sik.access import open_stick
+from sik.add import copy_iso, plan_copies
+from sik.generate import build_menu, write_menu
+from sik.install import install
+from sik.model import FsType, MenuOptions
+from sik.run import run
+
+# File names as users have them: the entry ids `sik boot-once` takes derive from these.
+STICK_NAMES = {
+    "live_boot": "debian-live-12.11.0-amd64-sik.iso",
+    "dracut_live": "Fedora-Sik-Live-x86_64-40.iso",
+    "loopback": "sikdemo-1.0.iso",
+    "memtest": "memtest86+x64.iso",
+}
+MEMTEST_MARKER = "Memtest86+ v"
+
+
+@dataclass(frozen=True)
+class BootStick:
+    image: Path
+    markers: dict[str, str]  # STICK_NAMES key -> marker on the serial console
+
+
+@pytest.fixture(scope="session")
+def fixture_isos() -> FixtureIsos:
+    return build_fixture_isos()
+
+
+@pytest.fixture(scope="session")
+def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFactory) -> BootStick:
+    staging = tmp_path_factory.mktemp("isos")
+    sources = []
+    for key, name in STICK_NAMES.items():
+        source = staging / name
+        source.symlink_to(getattr(fixture_isos, key))
+        sources.append(source)
+    image = tmp_path_factory.mktemp("stick") / "sik.img"
+    install(image, fs=FsType.ext4, size=1 * 2**30)
+    with open_stick(image, None) as stick:
+        for job in plan_copies(stick, sources):
+            copy_iso(job)
+        options = MenuOptions(timeout=1, kernel_args=("console=ttyS0,115200",), serial=True)
+        write_menu(stick, build_menu(stick, options))
+    return BootStick(image, dict(fixture_isos.markers) | {"memtest": MEMTEST_MARKER})
+
+
+def copy_of(image: Path, directory: Path) -> Path:
+    """A private copy for one boot (sparse, so cheap), since `boot-once` writes to it."""
+    target = directory / image.name
+    run(["cp", "--sparse=always", image, target])
+    return target

@@ -1,0 +1,35 @@
+"""Booting is the product: every entry of a sik stick, under SeaBIOS and under OVMF, chosen
+with `sik boot-once` and proven by its marker on the serial console."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sik.cli import app
+from sik.model import Firmware
+from tests.boot.conftest import STICK_NAMES, BootStick, copy_of
+from tests.boot.qemu import boot_until
+
+pytestmark = pytest.mark.boot
+
+TIMEOUT = {"live_boot": 240, "dracut_live": 240, "loopback": 240, "memtest": 120}
+
+
+@pytest.mark.parametrize("firmware", list(Firmware))
+@pytest.mark.parametrize("kind", list(STICK_NAMES))
+def test_entry_boots(boot_stick: BootStick, kind: str, firmware: Firmware, tmp_path: Path) -> None:
+    image = copy_of(boot_stick.image, tmp_path)
+    chosen = CliRunner().invoke(app, ["boot-once", STICK_NAMES[kind], "--image", str(image)])
+    assert chosen.exit_code == 0, chosen.output
+    result = boot_until(
+        image,
+        firmware,
+        boot_stick.markers[kind],
+        timeout=TIMEOUT[kind],
+        log_path=tmp_path / "serial.log",
+    )
+    marker = boot_stick.markers[kind]
+    assert result.found, f"no {marker!r} after {result.seconds:.0f} s; serial log:\n{result.log[-3000:]}"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -116,9 +117,13 @@ def add(
         with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             for job in jobs:
                 task = bar.add_task(job.source.name, total=job.size)
-                copy_iso(job, lambda n, t=task: bar.advance(t, n))
+                copy_iso(job, functools.partial(_advance, bar, task))
                 console.print(f"✓ copied {job.source.name}")
         raise typer.Exit(_generate(opened))
+
+
+def _advance(bar: Any, task: Any, done: int) -> None:
+    bar.advance(task, done)
 
 
 def _generate(opened: object, **overrides: object) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 import pycdlib
 from pycdlib.pycdlibexception import PyCdlibException
@@ -48,6 +48,7 @@ class _PycdlibView:
     def __init__(self, iso: pycdlib.PyCdlib, path: Path) -> None:
         self._iso = iso
         self._path = path
+        self._facade: Any
         if iso.has_rock_ridge():
             self._facade = iso.get_rock_ridge_facade()
         elif iso.has_joliet():
@@ -69,7 +70,8 @@ class _PycdlibView:
             candidates += [upper, upper + ";1", upper + ".;1"]
         for candidate in candidates:
             try:
-                return self._facade.get_record(candidate)
+                record: object = self._facade.get_record(candidate)
+                return record
             except (PyCdlibException, IndexError, KeyError):
                 continue
         return None
@@ -122,7 +124,7 @@ class _PycdlibView:
         if self._iso.has_joliet():
             return {"joliet_path": absolute}
         record = self._record(path)
-        return {"iso_path": self._iso.full_path_from_dirrecord(record)} if record is not None else {}
+        return {"iso_path": self._iso.full_path_from_dirrecord(record)} if record is not None else {}  # type: ignore[arg-type]
 
     def first_existing(self, *paths: str) -> PurePosixPath | None:
         for path in paths:

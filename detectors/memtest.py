@@ -1,10 +1,12 @@
 """memtest86+ 6.x and later ISOs.
 
 The ISO itself cannot be loop-booted (it boots by El Torito floppy emulation), but it carries
-both programs: /boot/floppy.img starts with the BIOS binary (memtest86+x64.bin), which
-speaks the Linux boot protocol, and /EFI/BOOT/bootx64.efi is the UEFI binary. GRUB's
-``linux`` command loads either, as Debian's /etc/grub.d/20_memtest86+ does with the packaged
-files. Volume labels are MT86PLUS_64 and MT86PLUS_32 (memtest86+'s build/ Makefiles).
+both programs: /boot/floppy.img starts with the BIOS binary (byte for byte Debian's
+memtest86+x64.bin, padded to 1.44 MB), which speaks the Linux boot protocol, and
+/EFI/BOOT/bootx64.efi is the UEFI binary. Under UEFI GRUB's ``linux`` loads the latter, as
+Debian's /etc/grub.d/20_memtest86+ does; under BIOS the template uses ``linux16``, because
+GRUB's 32-bit entry hangs on the padded image (seen in the boot tests). Volume labels are
+MT86PLUS_64 and MT86PLUS_32.
 """
 
 from __future__ import annotations

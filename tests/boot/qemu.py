@@ -1,0 +1,161 @@
+"""Boot a disk image in QEMU and watch its serial console for a marker: the boot tests' harness.
+
+Nothing here skips: a missing QEMU or OVMF is an error with the package to install, because a
+boot test that quietly does not run proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sik.errors import ToolError
+from sik.model import Firmware
+from sik.run import clean_env, find_tool
+
+# (code, vars) pairs as distributions ship them: Debian/Ubuntu 4M and 2M builds, Fedora, Arch.
+# The plain (not .secboot/.ms) builds: Secure Boot off, no SMM needed, so our unsigned GRUB runs.
+_OVMF_CANDIDATES = (
+    ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
+    ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"),
+    ("/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"),
+    ("/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"),
+)
+_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class BootResult:
+    found: bool
+    seconds: float  # from QEMU's start to the marker (or to the end of waiting)
+    log: str
+    log_path: Path
+
+
+def accelerator() -> str:
+    """The accelerator to boot with: "kvm" only where KVM can run firmware, else "tcg".
+
+    PVM (a paravirtualised KVM for nested guests, /sys/module/kvm_pvm) opens /dev/kvm fine
+    but cannot run real-mode firmware or boot loaders, so it counts as no KVM.
+    """
+    if Path("/sys/module/kvm_pvm").exists():
+        return "tcg"
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+    except OSError:
+        return "tcg"
+    os.close(fd)
+    return "kvm"
+
+
+def ovmf() -> tuple[Path, Path]:
+    """OVMF's code and variable-store templates, or an error naming the package."""
+    for code, variables in _OVMF_CANDIDATES:
+        if Path(code).is_file() and Path(variables).is_file():
+            return Path(code), Path(variables)
+    raise ToolError("OVMF (UEFI firmware for QEMU) is not installed", hint="install ovmf (edk2-ovmf)")
+
+
+def _qemu() -> Path:
+    return find_tool(
+        "qemu-system-x86_64", reason="boot disk images in tests", hint="install qemu-system-x86"
+    )
+
+
+def _firmware_args(firmware: Firmware, workdir: Path) -> list[str]:
+    if firmware is Firmware.bios:
+        return []  # QEMU's default firmware is SeaBIOS
+    code, template = ovmf()
+    # Each run writes its own copy of the variable store (boot entries OVMF adds), so runs
+    # neither share state nor touch the installed template.
+    variables = workdir / "OVMF_VARS.fd"
+    shutil.copyfile(template, variables)
+    return [
+        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
+        "-drive", f"if=pflash,format=raw,unit=1,file={variables}",
+    ]  # fmt: skip
+
+
+def qemu_argv(
+    image: Path, firmware: Firmware, log_path: Path, workdir: Path, memory_mb: int, snapshot: bool
+) -> list[str]:
+    accel = accelerator()
+    drive = f"file={image},format=raw,if=virtio" + (",snapshot=on" if snapshot else "")
+    return [
+        os.fspath(_qemu()),
+        "-machine", "q35",
+        "-accel", accel,
+        "-cpu", "host" if accel == "kvm" else "max",
+        "-m", str(memory_mb),
+        *_firmware_args(firmware, workdir),
+        "-drive", drive,
+        "-serial", f"file:{log_path}",
+        "-display", "none", "-vga", "none", "-nodefaults", "-monitor", "none",
+        "-no-reboot",
+    ]  # fmt: skip
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def boot_until(
+    image: Path,
+    firmware: Firmware,
+    marker: str,
+    *,
+    timeout: float,
+    log_path: Path,
+    memory_mb: int = 1024,
+    snapshot: bool = True,
+) -> BootResult:
+    """Boot ``image`` under ``firmware`` until ``marker`` shows on the serial console, QEMU
+    exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log returned."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_bytes(b"")
+    with tempfile.TemporaryDirectory(prefix="sik-qemu-") as tmp:
+        argv = qemu_argv(image, firmware, log_path, Path(tmp), memory_mb, snapshot)
+        stderr_path = Path(tmp, "stderr")
+        start = time.monotonic()
+        with stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, env=clean_env()
+            )
+        try:
+            found = _watch(process, log_path, marker, start + timeout)
+        finally:
+            _stop(process)
+        seconds = time.monotonic() - start
+        problems = _read(stderr_path).strip()
+    log = _read(log_path)
+    if problems and not found:
+        log += f"\n--- qemu stderr (exit {process.returncode}) ---\n{problems}\n"
+    return BootResult(found=found, seconds=seconds, log=log, log_path=log_path)
+
+
+def _watch(process: subprocess.Popen[bytes], log_path: Path, marker: str, deadline: float) -> bool:
+    while True:
+        if marker in _read(log_path):
+            return True
+        if process.poll() is not None or time.monotonic() > deadline:
+            # One last look: QEMU may have written the marker just before exiting.
+            return marker in _read(log_path)
+        time.sleep(_POLL_SECONDS)

@@ -218,7 +218,8 @@ def _print_table(rows: object) -> None:
 
     table = Table(title="ISOs on the stick", title_justify="left")
     for column in ("file", "distribution", "version", "arch", "boot method", "status"):
-        table.add_column(column)
+        # Fold rather than cut: a truncated file name is useless to someone looking for it.
+        table.add_column(column, overflow="fold")
     styles = {"ok": "green", "warning": "yellow", "unsupported": "red"}
     for row in rows:  # type: ignore[attr-defined]
         item = _row_json(row)

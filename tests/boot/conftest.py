@@ -3,11 +3,11 @@ holding fixture ISOs built from Debian's real boot code; built once per test wor
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos
 
 from sik.access import open_stick
 from sik.add import copy_iso, plan_copies
@@ -15,6 +15,7 @@ from sik.generate import build_menu, write_menu
 from sik.install import install
 from sik.model import FsType, MenuOptions
 from sik.run import run
+from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos
 
 # File names as users have them: the entry ids `sik boot-once` takes derive from these.
 STICK_NAMES = {
@@ -24,6 +25,8 @@ STICK_NAMES = {
     "memtest": "memtest86+x64.iso",
 }
 MEMTEST_MARKER = "Memtest86+ v"
+# iPXE's ISO from Debian's package: no detector knows it (yet), and it has no loopback.cfg.
+UNKNOWN_ISO = Path("/usr/lib/ipxe/ipxe.iso")
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,17 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
     with open_stick(image, None) as stick:
         for job in plan_copies(stick, sources):
             copy_iso(job)
+        _add_bad_files(stick.iso_dir, fixture_isos.memtest)
         options = MenuOptions(timeout=1, kernel_args=("console=ttyS0,115200",), serial=True)
         write_menu(stick, build_menu(stick, options))
     return BootStick(image, dict(fixture_isos.markers) | {"memtest": MEMTEST_MARKER})
+
+
+def _add_bad_files(iso_dir: Path, some_iso: Path) -> None:
+    """What users also have in /boot/iso: the menu must still work for everything else."""
+    (iso_dir / "x.iso").write_bytes(b"not an ISO, just a file named like one\n" * 1000)
+    (iso_dir / "truncated.iso").write_bytes(some_iso.read_bytes()[: 600 * 1024])
+    shutil.copyfile(UNKNOWN_ISO, iso_dir / "ipxe.iso")
 
 
 def copy_of(image: Path, directory: Path) -> Path:

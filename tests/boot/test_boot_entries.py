@@ -3,6 +3,7 @@ with `sik boot-once` and proven by its marker on the serial console."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,16 @@ def test_entry_boots(boot_stick: BootStick, kind: str, firmware: Firmware, tmp_p
     )
     marker = boot_stick.markers[kind]
     assert result.found, f"no {marker!r} after {result.seconds:.0f} s; serial log:\n{result.log[-3000:]}"
+
+
+def test_bad_files_are_listed_with_reasons_and_get_no_entry(boot_stick: BootStick) -> None:
+    listed = CliRunner().invoke(app, ["list", "--image", str(boot_stick.image), "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {row["file"]: row for row in json.loads(listed.stdout)}
+    assert rows["x.iso"]["notes"] == ["not an ISO 9660 image (no volume descriptor at sector 16)"]
+    assert rows["truncated.iso"]["notes"][0].startswith("truncated ISO image (614400 of ")
+    assert rows["ipxe.iso"]["notes"][0].startswith(
+        "no detector recognises this ISO (volume label 'ISOIMAGE'"
+    )
+    assert all(rows[name]["entry"] is None for name in ("x.iso", "truncated.iso", "ipxe.iso"))
+    assert all(rows[name]["status"] == "ok" for name in STICK_NAMES.values())

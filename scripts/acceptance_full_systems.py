@@ -24,9 +24,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from sik.errors import SikError, ToolError  # noqa: E402
 from sik.model import Firmware  # noqa: E402
 from sik.run import run  # noqa: E402
 from tests.boot.qemu import BootResult, boot_until  # noqa: E402
+from tests.fixtures.chroot import AptSource, Chroot, remove_tree  # noqa: E402
 
 log = logging.getLogger("acceptance")
 
@@ -44,6 +44,11 @@ SIK = ROOT / ".venv" / "bin" / "sik"
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+APT_SOURCES = (
+    AptSource(MIRROR, SUITE),
+    AptSource(MIRROR, f"{SUITE}-updates"),
+    AptSource(SECURITY_MIRROR, f"{SUITE}-security"),
+)
 # Bump when the build steps below change, so cached ISOs built the old way are not reused.
 RECIPE = "1"
 BOOT_TIMEOUT = 600.0
@@ -73,7 +78,7 @@ class LiveSystem:
     volume_id: str
     hostname: str
     install_steps: tuple[tuple[str, ...], ...]  # one `apt-get install` per step, in order
-    initrd: Callable[[Path, str, Path], Path]  # (chroot, kernel version, build dir) -> initrd
+    initrd: Callable[[Chroot, str, Path], Path]  # (chroot, kernel version, build dir) -> initrd
     lay_out: Callable[[Path, Path, str, Path], None]  # (chroot, ISO tree, kver, initrd)
 
     @property
@@ -112,101 +117,29 @@ def cache_key(system: LiveSystem) -> tuple[str, str]:
     return hashlib.sha256(text.encode()).hexdigest()[:12], text
 
 
-def chroot(root: Path, *argv: str) -> None:
-    run(["chroot", root, *argv], env={"DEBIAN_FRONTEND": "noninteractive"})
-
-
-@contextmanager
-def chroot_mounts(root: Path) -> Iterator[None]:
-    """/proc, /sys and /dev inside ``root`` for as long as package scripts and dracut need them."""
-    mounts = (
-        (["-t", "proc", "proc"], root / "proc"),
-        (["-t", "sysfs", "sysfs"], root / "sys"),
-        (["--bind", "/dev"], root / "dev"),
-    )
-    mounted: list[Path] = []
-    try:
-        for args, target in mounts:
-            run(["mount", *args, target])
-            mounted.append(target)
-        yield
-    finally:
-        unmount_all(reversed(mounted))
-
-
-def unmount_all(targets: Iterable[Path]) -> None:
-    """Try every unmount even when one fails (a busy /dev must not keep /proc mounted too),
-    then report the first failure."""
-    failures: list[ToolError] = []
-    for target in targets:
-        try:
-            run(["umount", target])
-        except ToolError as exc:
-            failures.append(exc)
-    if failures:
-        raise failures[0]
-
-
-def mounts_under(directory: Path) -> list[str]:
-    prefix = os.fspath(directory.resolve()) + "/"
-    lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    return [line.split()[4] for line in lines if line.split()[4].startswith(prefix)]
-
-
-def remove_tree(directory: Path) -> None:
-    # A chroot with the host's /dev still bound inside must never be deleted: rmtree would
-    # follow the mount and remove the host's device nodes.
-    leftover = mounts_under(directory)
-    if leftover:
-        raise SikError(
-            f"not removing {directory}: still mounted: {', '.join(leftover)}",
-            hint="unmount those by hand, then delete the directory",
-        )
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 def bootstrap(root: Path, system: LiveSystem) -> tuple[str, Path]:
     """A minimal Debian with ``system``'s packages installed: its kernel version and initrd."""
     step(f"{system.name}: debootstrap --variant=minbase {SUITE}")
-    run(["debootstrap", "--variant=minbase", SUITE, root, MIRROR])
-    configure_apt(root)
-    with chroot_mounts(root):
-        chroot(root, "apt-get", "update", "-q")
+    # Security updates too, as on an installed system, so the kernel is the current one. The
+    # kernel's own hooks make the initrd (kernel_initrd): live-boot's is used as it is.
+    chroot = Chroot(root, SUITE, APT_SOURCES, kernel_initrd=True)
+    chroot.bootstrap()
+    with chroot.mounted():
+        chroot.run("apt-get", "update", "-q")
         for packages in system.install_steps:
             step(f"{system.name}: apt-get install {' '.join(packages)}")
-            chroot(root, "apt-get", "install", "-y", "-q", "--no-install-recommends", *packages)
-        chroot(root, "apt-get", "clean")
-        kver = kernel_version(root)
-        initrd = system.initrd(root, kver, root.parent)
+            chroot.apt_install(*packages)
+        chroot.run("apt-get", "clean")
+        kver = chroot.kernel_version()
+        initrd = system.initrd(chroot, kver, root.parent)
     finish_root(root, system.hostname)
     return kver, initrd
-
-
-def configure_apt(root: Path) -> None:
-    # Security updates too, as on an installed system, so the kernel is the current one.
-    (root / "etc/apt/sources.list").write_text(
-        f"deb {MIRROR} {SUITE} main\n"
-        f"deb {MIRROR} {SUITE}-updates main\n"
-        f"deb {SECURITY_MIRROR} {SUITE}-security main\n"
-    )
-    shutil.copyfile("/etc/resolv.conf", root / "etc/resolv.conf")
-    # No daemon may start inside the build chroot.
-    policy = root / "usr/sbin/policy-rc.d"
-    policy.write_text("#!/bin/sh\nexit 101\n")
-    policy.chmod(0o755)
-
-
-def kernel_version(root: Path) -> str:
-    kernels = sorted((root / "boot").glob("vmlinuz-*"))
-    if len(kernels) != 1:
-        raise SikError(f"expected one kernel in {root / 'boot'}, found {len(kernels)}")
-    return kernels[0].name.removeprefix("vmlinuz-")
 
 
 def finish_root(root: Path, hostname: str) -> None:
     """Undo the build-time settings, name the system, and drop what a live system never reads."""
     (root / "usr/sbin/policy-rc.d").unlink()
-    (root / "etc/resolv.conf").unlink()
+    (root / "etc/resolv.conf").unlink(missing_ok=True)  # copied only if the host has one
     (root / "etc/hostname").write_text(f"{hostname}\n")
     (root / "etc/hosts").write_text(f"127.0.0.1\tlocalhost\n127.0.1.1\t{hostname}\n")
     for name in SLIM_DIRS:
@@ -220,23 +153,22 @@ def finish_root(root: Path, hostname: str) -> None:
 # --- the two kinds of live media ----------------------------------------------------------------
 
 
-def initramfs_tools_initrd(root: Path, kver: str, build: Path) -> Path:
+def initramfs_tools_initrd(chroot: Chroot, kver: str, build: Path) -> Path:
     # initramfs-tools built it when the kernel was installed, with live-boot's hooks (both
     # came in one transaction, so the trigger ran after live-boot was unpacked).
-    return root / "boot" / f"initrd.img-{kver}"
+    return chroot.root / "boot" / f"initrd.img-{kver}"
 
 
-def dracut_initrd(root: Path, kver: str, build: Path) -> Path:
+def dracut_initrd(chroot: Chroot, kver: str, build: Path) -> Path:
     """A generic (not host-only) dracut initramfs with dmsquash-live, kept out of the image."""
-    chroot(
-        root,
+    chroot.run(
         "dracut", "--force", "--no-hostonly", "--no-hostonly-cmdline",
         "--add", "dmsquash-live",
         "--add-drivers", DRACUT_DRIVERS,
         "/tmp/initrd-live.img", kver,
     )  # fmt: skip
     initrd = build / "initrd.img"
-    shutil.move(root / "tmp" / "initrd-live.img", initrd)
+    shutil.move(chroot.root / "tmp" / "initrd-live.img", initrd)
     return initrd
 
 

@@ -21,7 +21,7 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
     if image is not None and stick is not None:
         raise StickError("give either --image or --stick, not both")
     if stick is not None:
-        yield Stick(root=stick, fs=_mounted_fs(stick))
+        yield Stick(root=stick, fs=_mounted_fs(stick), uuid=_mounted_uuid(stick))
         return
     target = image if image is not None else DEFAULT_IMAGE
     if not target.exists():
@@ -34,13 +34,22 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
 
     layout = read_layout(target)
     with mounted_data_partition(layout) as root:
-        yield Stick(root=root, fs=layout.data_fs)
+        yield Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
 
 
 def _mounted_fs(directory: Path) -> FsType | None:
     """The filesystem of a mounted directory, when findmnt can tell (FUSE mounts can't)."""
+    return _FINDMNT_TYPES.get(_findmnt(directory, "FSTYPE") or "")
+
+
+def _mounted_uuid(directory: Path) -> str | None:
+    """The filesystem UUID of the mount holding ``directory``, when findmnt knows it."""
+    return _findmnt(directory, "UUID")
+
+
+def _findmnt(directory: Path, column: str) -> str | None:
     try:
-        out = run(["findmnt", "-n", "-o", "FSTYPE", "--target", directory], capture=True).stdout
-    except ToolError:  # findmnt missing, or the path is not mounted: the type stays unknown
+        out = run(["findmnt", "-n", "-o", column, "--target", directory], capture=True).stdout
+    except ToolError:  # findmnt missing, or the path is not mounted: the value stays unknown
         return None
-    return _FINDMNT_TYPES.get(out.decode().strip())
+    return out.decode().strip() or None

@@ -209,6 +209,9 @@ def _row_json(row: object) -> dict[str, object]:
         "status": row.status,
         "notes": list(row.notes),
         "entry": row.entry.id if row.entry else None,
+        "edition": d.edition if d else None,
+        "persistence": d.persistence if d else None,
+        "title": row.entry.title if row.entry else None,
     }
 
 

@@ -32,7 +32,7 @@ def build_menu(
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
     results = scan_stick(stick, detectors if detectors is not None else load_detectors())
-    menu_plan, rows = plan(results, options, stick.fs)
+    menu_plan, rows = plan(results, options, stick.fs, stick.uuid)
     text = render_grub_cfg(menu_plan, user_templates=stick.sik_dir / "templates")
     return Menu(menu_plan, rows, text)
 

@@ -55,17 +55,47 @@ class BootMethod(StrEnum):
     dracut_live = "dracut-live"
     memtest = "memtest86+"
     loopback_cfg = "loopback.cfg"
+    casper = "casper"
+    anaconda = "anaconda"
+    archiso = "archiso"
+    miso = "miso"
+    linuxrc = "linuxrc"
+    nixos = "nixos"
+    antix = "antix"
+    slax = "slax"
+    genkernel = "genkernel"
+    # Initrds that cannot boot from an ISO file: recognised, listed, given no entry.
+    debian_installer = "debian-installer"
+    mkinitfs = "mkinitfs"
+    puppy = "puppy"
+    proxmox = "proxmox"
 
     def readable_filesystems(self) -> frozenset[FsType]:
         """Data-partition filesystems this method's initrd can mount to find the ISO file.
 
-        Debian 12's live-boot initramfs hook copies no exfat module; memtest and the
-        loopback.cfg hand-over are read by GRUB alone (whose exfat, fat and ext2 drivers we
-        ship), though what a loopback.cfg boots next may have its own limits.
+        Debian 12's live-boot initramfs hook copies no exfat module; casper's initrd cannot
+        mount exFAT (GLIM's README, MultiOS-USB's support table), nor can NixOS's stage 1 or
+        Slax's livekit (same table); linuxrc and genkernel are unverified for exFAT, so they
+        are not promised it. dracut, anaconda (dracut), archiso/miso (mkinitcpio's
+        filesystems hook) and antiX read exFAT. memtest and the loopback.cfg hand-over are
+        read by GRUB alone (whose exfat, fat and ext2 drivers we ship), though what a
+        loopback.cfg boots next may have its own limits.
         """
-        if self is BootMethod.live_boot:
+        if self in _NO_EXFAT:
             return frozenset({FsType.ext4, FsType.fat32})
         return _ALL_FS
+
+
+_NO_EXFAT = frozenset(
+    {
+        BootMethod.live_boot,
+        BootMethod.casper,
+        BootMethod.nixos,
+        BootMethod.slax,
+        BootMethod.linuxrc,
+        BootMethod.genkernel,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +117,17 @@ class Detection:
     efi_kernel: PurePosixPath | None = None
     grub_class: str = "linux"
     evidence: tuple[str, ...] = ()
+    edition: str | None = None  # "Desktop", "Server", "Cinnamon", "netinst", ...
+    # The distribution's own persistence mechanism, one of PERSISTENCE_KINDS, or None.
+    persistence: str | None = None
+    # Why this recognised ISO cannot boot from a file; the planner lists it with no entry.
+    blocker: str | None = None
+
+
+# Keys of Detection.persistence: "live-boot" (persistence + persistence.conf), "casper"
+# (persistent + casper-rw), "dracut" (rd.live.overlay=), "kiwi" (rd.live.overlay.persistent),
+# "archiso" (cow_label= / cow_device=).
+PERSISTENCE_KINDS = frozenset({"live-boot", "casper", "dracut", "kiwi", "archiso"})
 
 
 @dataclass(frozen=True)

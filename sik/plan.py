@@ -21,7 +21,21 @@ from sik.model import (
 # Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
 # split /proc/cmdline on white space, and the kernel gives double quotes a meaning of their
 # own, so such a path cannot contain either.
-_PATH_ON_CMDLINE = frozenset({BootMethod.live_boot, BootMethod.dracut_live})
+_PATH_ON_CMDLINE = frozenset(
+    {
+        BootMethod.live_boot,
+        BootMethod.dracut_live,
+        BootMethod.casper,
+        BootMethod.anaconda,
+        BootMethod.archiso,
+        BootMethod.miso,
+        BootMethod.linuxrc,
+        BootMethod.nixos,
+        BootMethod.antix,
+        BootMethod.slax,
+        BootMethod.genkernel,
+    }
+)
 _CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
 
 
@@ -36,23 +50,40 @@ class PlannedIso:
 
 
 def plan(
-    results: Sequence[ScanResult], options: MenuOptions, fs: FsType | None
+    results: Sequence[ScanResult],
+    options: MenuOptions,
+    fs: FsType | None,
+    data_uuid: str | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
+    """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines."""
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
-        rows.append(_plan_one(result, options, fs, used_ids))
+        rows.append(_plan_one(result, options, fs, used_ids, data_uuid))
     entries = _unique_titles([row.entry for row in rows if row.entry is not None])
-    return Plan(entries=tuple(entries), options=options), tuple(rows)
+    return Plan(entries=tuple(entries), options=options, data_uuid=data_uuid), tuple(rows)
 
 
 def _plan_one(
-    result: ScanResult, options: MenuOptions, fs: FsType | None, used_ids: set[str]
+    result: ScanResult,
+    options: MenuOptions,
+    fs: FsType | None,
+    used_ids: set[str],
+    data_uuid: str | None,
 ) -> PlannedIso:
     detection = result.detection
     if detection is None:
         assert isinstance(result.outcome, Unsupported)
         return PlannedIso(result, None, "unsupported", (result.outcome.reason,))
+    if detection.blocker:
+        return PlannedIso(result, None, "unsupported", (detection.blocker,))
+    if data_uuid is None and any("{data_uuid}" in arg for arg in detection.cmdline):
+        reason = (
+            f"{detection.method} needs the data partition's filesystem UUID on the kernel command "
+            "line, and sik could not read it here: run sik on the stick's mounted data partition "
+            "or its image"
+        )
+        return PlannedIso(result, None, "unsupported", (reason,))
     iso_path = str(result.iso.path)
     if detection.method in _PATH_ON_CMDLINE and _CMDLINE_UNSAFE.search(iso_path):
         reason = (
@@ -73,14 +104,18 @@ def _plan_one(
         kernel=detection.kernel,
         efi_kernel=detection.efi_kernel,
         initrds=detection.initrds,
-        cmdline=_cmdline(detection, iso_path, options),
+        cmdline=_cmdline(detection, iso_path, options, data_uuid or ""),
         grub_class=detection.grub_class,
     )
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
 
 
-def _cmdline(detection: Detection, iso_path: str, options: MenuOptions) -> tuple[str, ...]:
-    own = tuple(arg.replace("{iso}", iso_path) for arg in detection.cmdline)
+def _cmdline(
+    detection: Detection, iso_path: str, options: MenuOptions, data_uuid: str
+) -> tuple[str, ...]:
+    own = tuple(
+        arg.replace("{iso}", iso_path).replace("{data_uuid}", data_uuid) for arg in detection.cmdline
+    )
     return own + options.kernel_args
 
 
@@ -88,6 +123,8 @@ def _title(detection: Detection) -> str:
     parts = [detection.pretty_name]
     if detection.version and detection.version not in detection.pretty_name:
         parts.append(detection.version)
+    if detection.edition:
+        parts.append(detection.edition)
     if detection.arch:
         parts.append(f"({detection.arch})")
     return " ".join(parts)

@@ -28,6 +28,7 @@ class Stick:
 
     root: Path
     fs: FsType | None = None
+    uuid: str | None = None  # the data partition's filesystem UUID, when known
 
     @property
     def iso_dir(self) -> Path:

@@ -1,0 +1,160 @@
+"""Ubuntu and the distributions built like it, booted by casper: Ubuntu desktop and server,
+Kubuntu, Xubuntu, Lubuntu, Ubuntu MATE, Ubuntu Budgie, Linux Mint, Pop!_OS, elementary OS
+and Zorin OS.
+
+Fingerprint: a casper directory (``/casper``, or Pop!_OS's ``/casper_pop-os_<ver>_<arch>_...``)
+holding a kernel (vmlinuz, vmlinuz.efi) and an initrd (initrd, initrd.lz, initrd.gz), and
+``/.disk/info`` naming the distribution ("Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64
+(20240827)", "Ubuntu-Server ...", "Linux Mint 22 "Wilma" - Release amd64 20240728", ...). The
+distribution is told apart by that first word of .disk/info, never by the ISO's file name;
+Mint's edition (Cinnamon, MATE, Xfce) comes from its volume label ("Linux Mint 22 Cinnamon
+64-bit"). A casper directory whose own menu boots ``boot=live`` is LMDE (live-boot), left to
+detectors/debian_live.py.
+
+Boot parameters, from casper(7) (https://manpages.ubuntu.com/manpages/noble/man7/casper.7.html):
+- ``boot=casper`` selects casper's scripts in the initramfs;
+- ``iso-scan/filename=PATH``: casper's iso-scan premount script mounts each partition until
+  one holds PATH and uses that ISO as the live medium (it is what Ubuntu's own
+  /boot/grub/loopback.cfg passes as ``iso-scan/filename=${iso_path}``);
+- ``live-media-path=DIR`` when the casper directory is not ``/casper`` (Pop!_OS);
+- Mint adds ``file=/cdrom/preseed/linuxmint.seed`` (its own menus do), which preseeds the
+  live session.
+Persistence: casper's ``persistent`` parameter, which looks for a ``casper-rw`` filesystem
+label or file (and ``home-rw``), per casper(7): key "casper".
+
+Pop!_OS before its late-2025 ISOs (pop-os/iso PR #361) shipped an initrd without casper's
+iso-scan script (pop-os/iso#243, #260): such an initrd cannot find an ISO file. The newer ISOs
+are recognised by what they carry: a /boot/grub/loopback.cfg, or a grub.cfg that passes
+``iso-scan/filename``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sik.detect import Detector
+from sik.facts import DiskInfo, join, read_disk_info, read_menu
+from sik.iso import IsoView
+from sik.model import BootMethod, Detection
+
+_KERNELS = ("vmlinuz", "vmlinuz.efi")
+_INITRDS = ("initrd", "initrd.lz", "initrd.gz", "initrd.img")
+_MENUS = ("boot/grub/grub.cfg", "isolinux/txt.cfg", "isolinux/isolinux.cfg")
+
+
+@dataclass(frozen=True)
+class _Flavour:
+    distro: str
+    pretty: str
+    edition: str | None
+    grub_class: str
+
+
+# The first word(s) of /.disk/info, as each distribution writes it.
+_FLAVOURS = {
+    "Ubuntu": _Flavour("ubuntu", "Ubuntu", "Desktop", "ubuntu"),
+    "Ubuntu-Server": _Flavour("ubuntu", "Ubuntu", "Server", "ubuntu"),
+    "Kubuntu": _Flavour("kubuntu", "Kubuntu", None, "kubuntu"),
+    "Xubuntu": _Flavour("xubuntu", "Xubuntu", None, "xubuntu"),
+    "Lubuntu": _Flavour("lubuntu", "Lubuntu", None, "lubuntu"),
+    "Ubuntu-MATE": _Flavour("ubuntu-mate", "Ubuntu MATE", None, "ubuntu"),
+    "Ubuntu-Budgie": _Flavour("ubuntu-budgie", "Ubuntu Budgie", None, "ubuntu"),
+    "Linux Mint": _Flavour("linuxmint", "Linux Mint", None, "linuxmint"),
+    "Pop_OS": _Flavour("pop-os", "Pop!_OS", None, "pop-os"),
+    "Pop!_OS": _Flavour("pop-os", "Pop!_OS", None, "pop-os"),
+    "elementary OS": _Flavour("elementary", "elementary OS", None, "elementary"),
+    "Zorin OS": _Flavour("zorin", "Zorin OS", None, "zorin"),
+}
+_MINT_EDITIONS = ("Cinnamon", "MATE", "Xfce")
+_POP_VARIANTS = {"intel": "Intel/AMD", "nvidia": "NVIDIA"}
+
+
+class Casper(Detector, name="casper", priority=50):
+    def probe(self, iso: IsoView) -> Detection | None:
+        directory = _casper_dir(iso)
+        if directory is None:
+            return None
+        names = iso.listdir(directory)
+        kernel = next((k for k in _KERNELS if k in names), None)
+        initrd = next((i for i in _INITRDS if i in names), None)
+        if kernel is None or initrd is None or _boots_live_boot(iso):
+            return None
+        info = read_disk_info(iso)
+        flavour = _flavour(info)
+        cmdline = ["boot=casper"]
+        if flavour.distro == "linuxmint" and iso.exists("preseed/linuxmint.seed"):
+            cmdline.append("file=/cdrom/preseed/linuxmint.seed")
+        if directory != "casper":
+            cmdline.append(f"live-media-path=/{directory}")
+        cmdline.append("iso-scan/filename={iso}")
+        evidence = [f"/{directory}/{kernel}", f"/{directory}/{initrd}"]
+        evidence += [f".disk/info: {info.text}"] if info else []
+        blocker = None
+        if flavour.distro == "pop-os" and not _has_iso_scan(iso):
+            blocker = (
+                "this Pop!_OS initrd has no casper iso-scan script (added in late 2025), so it "
+                "cannot boot from an ISO file (a later sik release will add a helper initrd)"
+            )
+            evidence.append("no /boot/grub/loopback.cfg and no iso-scan/filename in grub.cfg")
+        version = info.version if info else None
+        if version and info and f"{version} LTS" in info.text:
+            version += " LTS"
+        return Detection(
+            detector=self.name,
+            method=BootMethod.casper,
+            distro=flavour.distro,
+            pretty_name=flavour.pretty,
+            version=version,
+            arch=info.arch if info else None,
+            kernel=join(directory, kernel),
+            initrds=(join(directory, initrd),),
+            cmdline=tuple(cmdline),
+            grub_class=flavour.grub_class,
+            evidence=tuple(evidence),
+            edition=_edition(iso, flavour, directory, info),
+            persistence="casper",
+            blocker=blocker,
+        )
+
+
+def _casper_dir(iso: IsoView) -> str | None:
+    if iso.is_dir("casper"):
+        return "casper"
+    pop = sorted(n for n in iso.listdir("/") if n.startswith("casper_") and iso.is_dir(n))
+    return pop[-1] if pop else None
+
+
+def _boots_live_boot(iso: IsoView) -> bool:
+    """LMDE keeps live-boot's files in /casper: its own menu says ``boot=live``."""
+    return any("boot=live" in item.args for item in read_menu(iso, *_MENUS))
+
+
+def _has_iso_scan(iso: IsoView) -> bool:
+    if iso.exists("boot/grub/loopback.cfg"):
+        return True
+    return any(
+        arg.startswith("iso-scan/filename=") for item in read_menu(iso, *_MENUS) for arg in item.args
+    )
+
+
+def _flavour(info: DiskInfo | None) -> _Flavour:
+    if info and info.name:
+        for key in sorted(_FLAVOURS, key=len, reverse=True):
+            if info.name == key or info.name.startswith(key + " "):
+                return _FLAVOURS[key]
+        return _Flavour(info.name.lower().replace(" ", "-"), info.name, None, "linux")
+    return _Flavour("casper", "Casper live system", None, "linux")
+
+
+def _edition(iso: IsoView, flavour: _Flavour, directory: str, info: DiskInfo | None) -> str | None:
+    if flavour.distro == "zorin" and info and info.version:
+        # "Zorin OS 17.2 Core 64-bit ...": the word after the version is the edition.
+        after = info.text.split(info.version, 1)[1].split()
+        return after[0] if after and after[0].isalpha() else None
+    if flavour.distro == "linuxmint":
+        label = iso.volume_id
+        return next((e for e in _MINT_EDITIONS if e.lower() in label.lower()), None)
+    if flavour.distro == "pop-os":
+        parts = directory.split("_")
+        return next((_POP_VARIANTS[p] for p in parts if p in _POP_VARIANTS), None)
+    return flavour.edition

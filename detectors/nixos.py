@@ -1,0 +1,61 @@
+"""NixOS installer ISOs (minimal and graphical), booted by NixOS's own stage-1 init.
+
+Fingerprint: /nix-store.squashfs with /boot/bzImage and /boot/initrd; volume label
+"nixos-<edition>-<release>-<arch>" (nixos/modules/installer/cd-dvd/iso-image.nix:
+isoImage.volumeID), e.g. "nixos-minimal-24.11-x86_64".
+
+Boot parameters: the ISO's own menu (isolinux/isolinux.cfg, EFI/boot/grub.cfg) passes
+``init=/nix/store/<hash>-nixos-system-.../init``, a path unique to each build, which is read
+from there, and ``root=LABEL=<label>``. NixOS's stage-1 init (nixos/modules/system/boot/
+stage-1-init.sh) honours ``findiso=PATH``: it mounts each device until one holds PATH and
+uses that ISO as the root device; the ISO's own /boot/grub/loopback.cfg passes it. Without an
+``init=`` in its menus the ISO is left to the loopback.cfg fallback.
+Persistence: none.
+"""
+
+from __future__ import annotations
+
+from sik.detect import Detector
+from sik.facts import arch_from_name, first_version, read_menu, udev_label
+from sik.iso import IsoView
+from sik.model import BootMethod, Detection
+
+_MENUS = ("isolinux/isolinux.cfg", "EFI/boot/grub.cfg", "EFI/BOOT/grub.cfg", "boot/grub/grub.cfg")
+
+
+class NixOS(Detector, name="nixos", priority=50):
+    def probe(self, iso: IsoView) -> Detection | None:
+        if not iso.exists("nix-store.squashfs"):
+            return None
+        kernel = iso.first_existing("boot/bzImage")
+        initrd = iso.first_existing("boot/initrd")
+        if kernel is None or initrd is None:
+            return None
+        init = next(
+            (
+                a
+                for item in read_menu(iso, *_MENUS)
+                for a in item.args
+                if a.startswith("init=/nix/store/")
+            ),
+            None,
+        )
+        if init is None:
+            return None
+        label = iso.volume_id
+        words = label.split("-")
+        edition = words[1] if len(words) > 2 and not words[1][:1].isdigit() else None
+        return Detection(
+            detector=self.name,
+            method=BootMethod.nixos,
+            distro="nixos",
+            pretty_name="NixOS",
+            version=first_version(label),
+            arch=arch_from_name(label),
+            kernel=kernel,
+            initrds=(initrd,),
+            cmdline=(init, f"root=LABEL={udev_label(label)}", "findiso={iso}"),
+            grub_class="nixos",
+            evidence=("/nix-store.squashfs", str(kernel), init, f"volume label {label!r}"),
+            edition=edition,
+        )

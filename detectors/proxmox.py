@@ -1,0 +1,48 @@
+"""Proxmox installer ISOs (Proxmox VE, Backup Server, Mail Gateway): recognised, but given
+no entry.
+
+Fingerprint: /.cd-info, KEY=value lines naming the product (PRODUCT=pve,
+PRODUCTLONG="Proxmox VE", RELEASE=8.3, ISORELEASE=1), /.pve-cd-id.txt (per product: the id
+the installer's init compares), and /boot/linux26 with /boot/initrd.img.
+
+Why no entry: the installer's init loops over whole block devices (/sys/block/sd*, sr*,
+nvme*, ...), mounts each as ISO 9660 and looks for the id file baked into its initrd
+(described in https://osisa.github.io/NETSetup/docs/pve-init-iso-scanning.md for PVE 9.1):
+neither partitions nor loop devices are looked at, so an ISO file is never found.
+"""
+
+from __future__ import annotations
+
+from sik.detect import Detector
+from sik.facts import parse_key_values
+from sik.iso import IsoView
+from sik.model import BootMethod, Detection
+
+
+class Proxmox(Detector, name="proxmox", priority=50):
+    def probe(self, iso: IsoView) -> Detection | None:
+        text = iso.read_text(".cd-info", limit=4096)
+        info = parse_key_values(text) if text else {}
+        kernel = iso.first_existing("boot/linux26")
+        if not info.get("PRODUCT") or kernel is None:
+            return None
+        product = info.get("PRODUCTLONG") or f"Proxmox {info['PRODUCT'].upper()}"
+        release = info.get("RELEASE")
+        iso_release = info.get("ISORELEASE")
+        return Detection(
+            detector=self.name,
+            method=BootMethod.proxmox,
+            distro=info["PRODUCT"],
+            pretty_name=product,
+            version=f"{release}-{iso_release}" if release and iso_release else release,
+            arch="amd64",
+            kernel=kernel,
+            initrds=tuple(p for p in (iso.first_existing("boot/initrd.img"),) if p),
+            grub_class="proxmox",
+            evidence=(f"/.cd-info: PRODUCT={info['PRODUCT']}", str(kernel)),
+            edition="installer",
+            blocker=(
+                f"{product}'s installer only searches whole disks for its CD: it cannot boot "
+                "from an ISO file (a later sik release will add a helper initrd)"
+            ),
+        )

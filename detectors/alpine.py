@@ -43,6 +43,6 @@ class Alpine(Detector, name="alpine", priority=50):
             edition=_EDITIONS.get(flavour, flavour or None),
             blocker=(
                 "Alpine's initramfs has no option to loop-mount an ISO file: it cannot boot "
-                "from one (a later sik release will add a helper initrd)"
+                "from an ISO file (a later sik release will add a helper initrd)"
             ),
         )

@@ -40,7 +40,7 @@ class Puppy(Detector, name="puppy", priority=50):
             evidence=(f"/{layer.group(0)}", str(kernel)),
             edition=layer.group(1),
             blocker=(
-                "Puppy's init only looks for its .sfs files on partitions, never inside an ISO "
-                "file: it cannot boot from one (a later sik release will add a helper initrd)"
+                "Puppy's init only looks for its .sfs files on partitions, never inside an ISO: "
+                "it cannot boot from an ISO file (a later sik release will add a helper initrd)"
             ),
         )

@@ -11,6 +11,7 @@ from sik.iso import IsoView
 
 _VERSION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)*)(?![\w.]*[A-Za-z])")
 _ARCH = re.compile(r"\b(amd64|x86_64|i386|i686|arm64|aarch64)\b")
+_ARCH_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(amd64|x86_64|i386|i686|arm64|aarch64)(?![A-Za-z0-9])")
 _NUMBERS = re.compile(r"\d+|\D+")
 
 
@@ -56,7 +57,8 @@ def udev_label(label: str) -> str:
 
 
 def arch_from_name(name: str) -> str | None:
-    found = _ARCH.search(name.replace("-", " ").replace("_", " "))
+    """'nixos-minimal-24.11-x86_64' -> 'x86_64'; '_' and '-' separate words, except in x86_64."""
+    found = _ARCH_IN_NAME.search(name)
     return found.group(1) if found else None
 
 

@@ -7,6 +7,14 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from sik.detect import DetectorConflict, LoadedDetector, detect, load_detectors
+from sik.facts import (
+    MenuItem,
+    arch_from_name,
+    parse_grub_menu,
+    parse_isolinux_menu,
+    parse_key_values,
+    read_treeinfo,
+)
 from sik.iso import open_iso
 from sik.model import BootMethod, Detection, Unsupported
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, MEMTEST, build_iso
@@ -54,7 +62,7 @@ def test_dracut_live_in_every_namespace(
         "rd.live.image",
         "iso-scan/filename={iso}",
     )
-    assert (found.pretty_name, found.version) == ("Fedora live", "40")
+    assert (found.pretty_name, found.version, found.edition) == ("Fedora", "40", "Workstation Live")
 
 
 def test_dracut_label_with_space_is_udev_escaped(
@@ -150,3 +158,55 @@ def test_duplicate_detector_name_names_both_sources(tmp_path: Path) -> None:
 def test_disabled_detector_is_not_run(tmp_path: Path) -> None:
     found = _detect(tmp_path, DEBIAN_LIVE | LOOPBACK, load_detectors(disabled=["debian-live"]))
     assert isinstance(found, Detection) and found.method is BootMethod.loopback_cfg
+
+
+def test_isolinux_menu_moves_initrd_out_of_append() -> None:
+    text = (
+        "default vesamenu.c32\nLABEL live\n  MENU LABEL ^Start Linux Mint 22 Cinnamon 64-bit\n"
+        "  KERNEL /casper/vmlinuz\n  APPEND boot=casper initrd=/casper/initrd.lz quiet --\n"
+        "label two\n linux /k\n initrd /a,/b\n"
+    )
+    first, second = parse_isolinux_menu(text)
+    assert first == MenuItem(
+        "Start Linux Mint 22 Cinnamon 64-bit",
+        "/casper/vmlinuz",
+        ("/casper/initrd.lz",),
+        ("boot=casper", "quiet", "--"),
+    )
+    assert second == MenuItem("two", "/k", ("/a", "/b"), ())
+
+
+def test_grub_menu_reads_linux_and_initrd_lines() -> None:
+    text = (
+        'set timeout=5\nmenuentry "Try Ubuntu" --class ubuntu {\n\tlinux\t/casper/vmlinuz  --- quiet\n'
+        "\tinitrd\t/casper/initrd\n}\nsubmenu 'More' {\n  menuentry 'Safe' {\n"
+        "    linuxefi /k a=b\n  }\n}\n"
+    )
+    assert parse_grub_menu(text) == (
+        MenuItem("Try Ubuntu", "/casper/vmlinuz", ("/casper/initrd",), ("---", "quiet")),
+        MenuItem("Safe", "/k", (), ("a=b",)),
+    )
+
+
+def test_key_values_strip_quotes_and_skip_junk() -> None:
+    text = "PRODUCT=pve\nPRODUCTLONG=\"Proxmox VE\"\n# comment\nnot a pair\nNAME='Ubuntu'\n"
+    assert parse_key_values(text) == {"PRODUCT": "pve", "PRODUCTLONG": "Proxmox VE", "NAME": "Ubuntu"}
+
+
+@pytest.mark.parametrize(
+    "name,arch",
+    [
+        ("nixos-minimal-24.11-x86_64", "x86_64"),
+        ("Rocky-9-5-x86_64-dvd", "x86_64"),
+        ("d-live 12 gn amd64", "amd64"),
+        ("ARCH_202411", None),
+    ],
+)
+def test_arch_from_name(name: str, arch: str | None) -> None:
+    assert arch_from_name(name) == arch
+
+
+def test_treeinfo_that_is_not_ini_reads_as_empty(tmp_path: Path) -> None:
+    iso = build_iso(tmp_path / "x.iso", {".treeinfo": "no sections here\n[broken"})
+    with open_iso(iso) as view:
+        assert read_treeinfo(view) == {}

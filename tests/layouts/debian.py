@@ -16,7 +16,8 @@ def _debian_live(version: str, codename: str, kver: str, desktop: str, date: str
             f"live/initrd.img-{kver}": b"initrd",
             "live/filesystem.squashfs": _SQUASH,
             "live/filesystem.packages": "live-boot\t1:20230131+deb12u1\n",
-            ".disk/info": f'Debian GNU/Linux {version} "{codename}" - Official amd64 LIVE Binary {date}\n',
+            ".disk/info": f'Debian GNU/Linux {version} "{codename}" - Official amd64 LIVE Binary '
+            f"{date}\n",
             ".disk/cd_type": "live\n",
             "boot/grub/grub.cfg": grub_entry(
                 f"Live system ({desktop})", f"/live/vmlinuz-{kver}", f"/live/initrd.img-{kver}", args
@@ -69,7 +70,8 @@ LAYOUTS = {
         "Debian 12.11.0 amd64 n",
     ),
     "debian-12.11-dvd": _installer(
-        'Debian GNU/Linux 12.11.0 "Bookworm" - Official amd64 DVD Binary-1 with firmware 20250517-09:52\n',
+        'Debian GNU/Linux 12.11.0 "Bookworm" - Official amd64 DVD Binary-1 with firmware '
+        "20250517-09:52\n",
         "Debian 12.11.0 amd64 1",
     ),
     "kali-2024.3-installer": _installer(
@@ -81,7 +83,8 @@ LAYOUTS = {
             "live/vmlinuz": b"kernel",
             "live/initrd.img": b"initrd",
             "live/filesystem.squashfs": _SQUASH,
-            ".disk/info": 'Kali GNU/Linux 2024.3 "Kali-last-snapshot" - Official amd64 LIVE Binary 20240819-11:56\n',
+            ".disk/info": 'Kali GNU/Linux 2024.3 "Kali-last-snapshot" - Official amd64 LIVE Binary '
+            "20240819-11:56\n",
             "boot/grub/grub.cfg": grub_entry(
                 "Live system (amd64)",
                 "/live/vmlinuz",

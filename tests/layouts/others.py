@@ -69,7 +69,8 @@ LAYOUTS = {
                 "boot",
                 "NixOS 24.11.710315.b681065d0919 Installer",
                 "/boot/bzImage",
-                f"{NIX_INIT} root=LABEL=nixos-minimal-24.11-x86_64 boot.shell_on_fail loglevel=4 initrd=/boot/initrd",
+                f"{NIX_INIT} root=LABEL=nixos-minimal-24.11-x86_64 boot.shell_on_fail loglevel=4 "
+                "initrd=/boot/initrd",
             ),
             "boot/grub/loopback.cfg": "source /EFI/boot/grub.cfg\n",
         },
@@ -84,7 +85,8 @@ LAYOUTS = {
                 "Boot LiveCD (kernel: gentoo)",
                 "/boot/gentoo",
                 "/boot/gentoo.igz",
-                "root=live:CDLABEL=ISOIMAGE rd.live.dir=/ rd.live.squashimg=image.squashfs cdroot dokeymap",
+                "root=live:CDLABEL=ISOIMAGE rd.live.dir=/ rd.live.squashimg=image.squashfs "
+                "cdroot dokeymap",
             ),
             "livecd": "",
         },
@@ -116,7 +118,8 @@ LAYOUTS = {
                 "default",
                 "Run Slax 12.1.0 (Persistent changes)",
                 "/slax/boot/vmlinuz",
-                "vga=normal initrd=/slax/boot/initrfs.img load_ramdisk=1 prompt_ramdisk=0 rw printk.time=0 "
+                "vga=normal initrd=/slax/boot/initrfs.img load_ramdisk=1 prompt_ramdisk=0 rw "
+                "printk.time=0 "
                 "slax.flags=perch,automount",
             ),
         },
@@ -128,7 +131,8 @@ LAYOUTS = {
     "mx-23.4-xfce": _antix("MX-Live", "MX-23.4_x64 Libretto (October 2024)"),
     "proxmox-ve-8.3": Layout(
         {
-            ".cd-info": 'PRODUCT=pve\nPRODUCTLONG="Proxmox VE"\nRELEASE=8.3\nISORELEASE=1\nISONAME=proxmox-ve\n',
+            ".cd-info": 'PRODUCT=pve\nPRODUCTLONG="Proxmox VE"\nRELEASE=8.3\nISORELEASE=1\n'
+            "ISONAME=proxmox-ve\n",
             ".pve-cd-id.txt": "4a9b0c3e-8f1d-4b71-9a5e-0b3d2f1c7e55\n",
             "boot/linux26": b"kernel",
             "boot/initrd.img": b"initrd",

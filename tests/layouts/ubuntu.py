@@ -52,12 +52,14 @@ def _mint(version: str, codename: str, edition: str, date: str) -> Layout:
 
 def _pop(version: str, variant: str, date: str, *, loopback: bool) -> Layout:
     directory = f"casper_pop-os_{version}_amd64_{variant}_debug_{date[-3:]}"
+    codename = "Jammy" if version == "22.04" else "Noble"
     files: dict[str, bytes | str] = {
         f"{directory}/vmlinuz.efi": b"kernel",
         f"{directory}/initrd.gz": b"initrd",
         f"{directory}/filesystem.squashfs": _SQUASH,
-        ".disk/info": f'Pop_OS {version} "{"Jammy" if version == "22.04" else "Noble"}" - Release amd64 ({date})\n',
-        "loader/entries/Pop_OS-current.conf": f"title Pop!_OS {version}\nlinux /{directory}/vmlinuz.efi\n"
+        ".disk/info": f'Pop_OS {version} "{codename}" - Release amd64 ({date})\n',
+        "loader/entries/Pop_OS-current.conf": f"title Pop!_OS {version}\n"
+        f"linux /{directory}/vmlinuz.efi\n"
         f"initrd /{directory}/initrd.gz\noptions boot=casper live-media-path=/{directory} quiet\n",
         "EFI/BOOT/BOOTX64.EFI": b"MZ",
     }

@@ -1,0 +1,470 @@
+"""Every distribution family's real layout: detected by the right detector, titled, and planned
+with its full kernel command line, or listed as unsupported with the reason; look-alikes told
+apart; and `sik list` on a stick holding them all."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pytest
+from typer.testing import CliRunner
+
+from sik.cli import app
+from sik.detect import LoadedDetector, Verdict, detect
+from sik.iso import open_iso
+from sik.model import PERSISTENCE_KINDS, BootMethod, FsType, IsoFile, MenuOptions, ScanResult
+from sik.plan import PlannedIso, plan
+from sik.render import render_grub_cfg
+from sik.stick import Stick
+from tests.layouts import ALL
+
+UUID = "0f3c5a2e-1b7d-4c8e-9a6f-2d4e8b1c3a57"
+P = PurePosixPath
+
+
+@dataclass(frozen=True)
+class Boots:
+    detector: str
+    title: str
+    kernel: str
+    initrds: tuple[str, ...]
+    cmdline: str  # "{iso}" stands for /boot/iso/<layout name>.iso; the UUID is spelt out
+
+
+@dataclass(frozen=True)
+class Blocked:
+    detector: str
+    distribution: str
+    reason: str  # a part of the reason `sik list` shows
+
+
+def _casper(title: str, initrd: str = "/casper/initrd", extra: str = "") -> Boots:
+    return Boots(
+        "casper", title, "/casper/vmlinuz", (initrd,), f"boot=casper {extra}iso-scan/filename={{iso}}"
+    )
+
+
+_MINT = "file=/cdrom/preseed/linuxmint.seed "
+_POP_NEW = "/casper_pop-os_24.04_amd64_nvidia_debug_211"
+_ARCH = "archisobasedir=arch archisolabel={} img_dev=/dev/disk/by-uuid/" + UUID + " img_loop={{iso}}"
+_ARCH_UCODE = ("/arch/boot/intel-ucode.img", "/arch/boot/amd-ucode.img")
+_ANACONDA = f"inst.repo=hd:UUID={UUID}:{{iso}}"
+_PXE = ("/images/pxeboot/vmlinuz", ("/images/pxeboot/initrd.img",))
+_SUSE = ("/boot/x86_64/loader/linux", ("/boot/x86_64/loader/initrd",))
+_TAILS_HARDENING = (
+    "noautologin slab_nomerge slub_debug=FZ mce=0 vsyscall=none init_on_free=1 mds=full,nosmt "
+    "page_alloc.shuffle=1 randomize_kstack_offset=on"
+)
+_GPARTED = "boot=live union=overlay username=user config components noswap"
+_NIX_INIT = (
+    "init=/nix/store/8mfzqp5q5mkg5dx5mcgcc7fbvbgrk6l3-nixos-system-nixos-24.11.710315.b681065d0919/init"
+)
+_NO_ISO_FILE = "cannot boot from an ISO file"
+
+EXPECTED: dict[str, Boots | Blocked] = {
+    "ubuntu-24.04.1-desktop": _casper("Ubuntu 24.04.1 LTS Desktop (amd64)"),
+    "ubuntu-22.04.5-desktop": _casper("Ubuntu 22.04.5 LTS Desktop (amd64)"),
+    "ubuntu-24.04.1-server": _casper("Ubuntu 24.04.1 LTS Server (amd64)"),
+    "ubuntu-24.10-desktop": _casper("Ubuntu 24.10 Desktop (amd64)"),
+    "kubuntu-24.04.1": _casper("Kubuntu 24.04.1 LTS (amd64)"),
+    "xubuntu-24.04.1": _casper("Xubuntu 24.04.1 LTS (amd64)"),
+    "lubuntu-24.04.1": _casper("Lubuntu 24.04.1 LTS (amd64)"),
+    "ubuntu-mate-24.04.1": _casper("Ubuntu MATE 24.04.1 LTS (amd64)"),
+    "mint-22-cinnamon": _casper("Linux Mint 22 Cinnamon (amd64)", "/casper/initrd.lz", _MINT),
+    "mint-22-xfce": _casper("Linux Mint 22 Xfce (amd64)", "/casper/initrd.lz", _MINT),
+    "mint-21.3-mate": _casper("Linux Mint 21.3 MATE (amd64)", "/casper/initrd.lz", _MINT),
+    "pop-22.04-intel-old": Blocked("casper", "Pop!_OS", "no casper iso-scan script"),
+    "pop-24.04-nvidia": Boots(
+        "casper",
+        "Pop!_OS 24.04 NVIDIA (amd64)",
+        f"{_POP_NEW}/vmlinuz.efi",
+        (f"{_POP_NEW}/initrd.gz",),
+        f"boot=casper live-media-path={_POP_NEW} iso-scan/filename={{iso}}",
+    ),
+    "elementary-8.0": _casper("elementary OS 8.0 (amd64)", "/casper/initrd.lz"),
+    "zorin-17.2-core": _casper("Zorin OS 17.2 Core (amd64)", "/casper/initrd.lz"),
+    "debian-live-12.11-gnome": Boots(
+        "debian-live",
+        "Debian GNU/Linux 12.11.0 Live GNOME (amd64)",
+        "/live/vmlinuz-6.1.0-37-amd64",
+        ("/live/initrd.img-6.1.0-37-amd64",),
+        "boot=live components findiso={iso}",
+    ),
+    "debian-live-13.0-kde": Boots(
+        "debian-live",
+        "Debian GNU/Linux 13.0.0 Live KDE (amd64)",
+        "/live/vmlinuz-6.12.38+deb13-amd64",
+        ("/live/initrd.img-6.12.38+deb13-amd64",),
+        "boot=live components findiso={iso}",
+    ),
+    "debian-12.11-netinst": Blocked(
+        "debian-installer", "Debian GNU/Linux installer", "only looks for its CD"
+    ),
+    "debian-12.11-dvd": Blocked(
+        "debian-installer", "Debian GNU/Linux installer", "only looks for its CD"
+    ),
+    "kali-2024.3-installer": Blocked(
+        "debian-installer", "Kali GNU/Linux installer", "only looks for its CD"
+    ),
+    "kali-2024.3-live": Boots(
+        "kali",
+        "Kali Linux 2024.3 Live (amd64)",
+        "/live/vmlinuz",
+        ("/live/initrd.img",),
+        "boot=live components noeject findiso={iso}",
+    ),
+    "tails-6.10": Boots(
+        "tails",
+        "Tails 6.10 (amd64)",
+        "/live/vmlinuz",
+        ("/live/initrd.img",),
+        "boot=live config module=Tails nopersistence noprompt timezone=Etc/UTC "
+        f"{_TAILS_HARDENING} findiso={{iso}}",
+    ),
+    "gparted-1.6.0-10": Boots(
+        "gparted-live",
+        "GParted Live 1.6.0-10 (amd64)",
+        "/live/vmlinuz",
+        ("/live/initrd.img",),
+        f"{_GPARTED} toram=filesystem.squashfs findiso={{iso}}",
+    ),
+    "clonezilla-3.2.0-5": Boots(
+        "clonezilla-live",
+        "Clonezilla Live 3.2.0-5 (amd64)",
+        "/live/vmlinuz",
+        ("/live/initrd.img",),
+        f"{_GPARTED} edd=on nomodeset ocs_live_run=ocs-live-general ocs_live_batch=no "
+        "toram=live,syslinux,EFI,boot,.disk,utils findiso={iso}",
+    ),
+    "lmde-6": Boots(
+        "lmde",
+        "LMDE 6 (amd64)",
+        "/casper/vmlinuz",
+        ("/casper/initrd.lz",),
+        "boot=live live-media-path=/casper findiso={iso}",
+    ),
+    "lmde-5": Boots(
+        "lmde", "LMDE 5 (amd64)", "/live/vmlinuz", ("/live/initrd.lz",), "boot=live findiso={iso}"
+    ),
+    "fedora-41-workstation-live": Boots(
+        "dracut-live",
+        "Fedora 41 Workstation Live",
+        *_PXE,
+        "root=live:CDLABEL=Fedora-WS-Live-41-1-4 rd.live.image iso-scan/filename={iso}",
+    ),
+    "fedora-40-kde-live": Boots(
+        "dracut-live",
+        "Fedora 40 KDE Plasma Live",
+        *_PXE,
+        "root=live:CDLABEL=Fedora-KDE-Live-40-1-14 rd.live.image iso-scan/filename={iso}",
+    ),
+    "fedora-41-everything-netinst": Boots("anaconda", "Fedora 41 Everything (x86_64)", *_PXE, _ANACONDA),
+    "fedora-41-server-dvd": Boots("anaconda", "Fedora 41 Server (x86_64)", *_PXE, _ANACONDA),
+    "fedora-28-server-netinst": Boots("anaconda", "Fedora 28 Server (x86_64)", *_PXE, _ANACONDA),
+    "centos-stream-9": Boots("anaconda", "CentOS Stream 9 (x86_64)", *_PXE, _ANACONDA),
+    "rocky-9.5-dvd": Boots("anaconda", "Rocky Linux 9.5 DVD (x86_64)", *_PXE, _ANACONDA),
+    "almalinux-9.5-dvd": Boots("anaconda", "AlmaLinux 9.5 DVD (x86_64)", *_PXE, _ANACONDA),
+    "rhel-9.5-dvd": Boots("anaconda", "Red Hat Enterprise Linux 9.5 (x86_64)", *_PXE, _ANACONDA),
+    "void-20240314": Boots(
+        "void-live",
+        "Void Linux Live (x86_64)",
+        "/boot/vmlinuz",
+        ("/boot/initrd",),
+        "root=live:CDLABEL=VOID_LIVE rd.live.image iso-scan/filename={iso} ro init=/sbin/init",
+    ),
+    "opensuse-tumbleweed-dvd": Boots(
+        "linuxrc", "openSUSE Tumbleweed 20241211 DVD installer (x86_64)", *_SUSE, "install=hd:{iso}"
+    ),
+    "opensuse-tumbleweed-net": Boots(
+        "linuxrc", "openSUSE Tumbleweed 20241211 NET installer (x86_64)", *_SUSE, "install=hd:{iso}"
+    ),
+    "opensuse-leap-15.6-dvd": Boots(
+        "linuxrc", "openSUSE Leap 15.6 DVD installer (x86_64)", *_SUSE, "install=hd:{iso}"
+    ),
+    "arch-2024.11.01": Boots(
+        "archiso",
+        "Arch Linux 2024.11.01 (x86_64)",
+        "/arch/boot/x86_64/vmlinuz-linux",
+        ("/arch/boot/x86_64/initramfs-linux.img",),
+        _ARCH.format("ARCH_202411"),
+    ),
+    "arch-2023.01.01": Boots(
+        "archiso",
+        "Arch Linux 2023.01.01 (x86_64)",
+        "/arch/boot/x86_64/vmlinuz-linux",
+        (*_ARCH_UCODE, "/arch/boot/x86_64/initramfs-linux.img"),
+        _ARCH.format("ARCH_202301"),
+    ),
+    "arch-2020.01.01": Boots(
+        "archiso",
+        "Arch Linux 2020.01.01 (x86_64)",
+        "/arch/boot/x86_64/vmlinuz",
+        (*_ARCH_UCODE, "/arch/boot/x86_64/archiso.img"),
+        _ARCH.format("ARCH_202001"),
+    ),
+    "endeavouros-2024.09.22": Boots(
+        "endeavouros",
+        "EndeavourOS 2024.09.22 (x86_64)",
+        "/arch/boot/x86_64/vmlinuz-linux",
+        (*_ARCH_UCODE, "/arch/boot/x86_64/initramfs-linux.img"),
+        _ARCH.format("EOS_202409"),
+    ),
+    "systemrescue-11.03": Boots(
+        "systemrescue",
+        "SystemRescue 11.03 (x86_64)",
+        "/sysresccd/boot/x86_64/vmlinuz",
+        (
+            "/sysresccd/boot/intel_ucode.img",
+            "/sysresccd/boot/amd_ucode.img",
+            "/sysresccd/boot/x86_64/sysresccd.img",
+        ),
+        _ARCH.format("RESCUE1103").replace("=arch ", "=sysresccd "),
+    ),
+    "manjaro-kde-24.2.1": Boots(
+        "manjaro",
+        "Manjaro 24.2.1 KDE Plasma (x86_64)",
+        "/boot/vmlinuz-x86_64",
+        ("/boot/intel_ucode.img", "/boot/amd_ucode.img", "/boot/initramfs-x86_64.img"),
+        f"misobasedir=manjaro misolabel=MANJARO_KDE_2421 img_dev=/dev/disk/by-uuid/{UUID} "
+        "img_loop={iso}",
+    ),
+    "alpine-3.21.0-standard": Blocked("alpine", "Alpine Linux", "no option to loop-mount an ISO file"),
+    "nixos-24.11-minimal": Boots(
+        "nixos",
+        "NixOS 24.11 minimal (x86_64)",
+        "/boot/bzImage",
+        ("/boot/initrd",),
+        f"{_NIX_INIT} root=LABEL=nixos-minimal-24.11-x86_64 findiso={{iso}}",
+    ),
+    "gentoo-minimal-dracut": Boots(
+        "gentoo",
+        "Gentoo Linux (amd64)",
+        "/boot/gentoo",
+        ("/boot/gentoo.igz",),
+        "root=live:CDLABEL=ISOIMAGE rd.live.dir=/ rd.live.squashimg=image.squashfs cdroot "
+        "iso-scan/filename={iso}",
+    ),
+    "gentoo-minimal-genkernel": Boots(
+        "gentoo",
+        "Gentoo Linux 20230101 minimal (amd64)",
+        "/isolinux/gentoo",
+        ("/isolinux/gentoo.igz",),
+        "root=/dev/ram0 init=/linuxrc looptype=squashfs loop=/image.squashfs cdroot isoboot={iso}",
+    ),
+    "slax-12.1": Boots(
+        "slax",
+        "Slax 12.1.0 (x86_64)",
+        "/slax/boot/vmlinuz",
+        ("/slax/boot/initrfs.img",),
+        "load_ramdisk=1 prompt_ramdisk=0 rw printk.time=0 from={iso}",
+    ),
+    "bookwormpup64-10.0.8": Blocked(
+        "puppy", "Puppy Linux", "only looks for its .sfs files on partitions"
+    ),
+    "fossapup64-9.5": Blocked("puppy", "Puppy Linux", "only looks for its .sfs files on partitions"),
+    "antix-23.2-full": Boots(
+        "antix",
+        "antiX 23.2 full (x86_64)",
+        "/antiX/vmlinuz",
+        ("/antiX/initrd.gz",),
+        f"buuid={UUID} fromiso={{iso}}",
+    ),
+    "mx-23.4-xfce": Boots(
+        "antix",
+        "MX Linux 23.4 (x86_64)",
+        "/antiX/vmlinuz",
+        ("/antiX/initrd.gz",),
+        f"buuid={UUID} fromiso={{iso}}",
+    ),
+    "proxmox-ve-8.3": Blocked("proxmox", "Proxmox VE", "only searches whole disks for its CD"),
+    "memtest86+-7.20": Boots("memtest86+", "Memtest86+ (x86_64)", "/boot/floppy.img", (), ""),
+    "loopback-cfg-other": Blocked("loopback.cfg", "OTHER_1", ""),
+}
+# The loopback.cfg fallback has an entry but no kernel of its own: checked in test_detectors.
+EXPECTED.pop("loopback-cfg-other")
+
+
+def _verdict(
+    tmp_path: Path, name: str, detectors: tuple[LoadedDetector, ...]
+) -> tuple[Verdict, ScanResult]:
+    path = ALL[name].build(tmp_path / f"{name}.iso")
+    with open_iso(path) as view:
+        verdict = detect(view, detectors)
+        iso = IsoFile(P(f"/boot/iso/{name}.iso"), path.stat().st_size, view.volume_id)
+    return verdict, ScanResult(iso, verdict.outcome)
+
+
+def _planned(
+    tmp_path: Path, name: str, detectors: tuple[LoadedDetector, ...]
+) -> tuple[Verdict, PlannedIso]:
+    verdict, result = _verdict(tmp_path, name, detectors)
+    _, rows = plan([result], MenuOptions(), FsType.ext4, data_uuid=UUID)
+    return verdict, rows[0]
+
+
+def test_every_layout_has_an_expectation() -> None:
+    assert set(EXPECTED) | {"loopback-cfg-other"} == set(ALL)
+
+
+@pytest.mark.parametrize("name", [n for n, e in EXPECTED.items() if isinstance(e, Boots)])
+def test_family_gets_its_entry(tmp_path: Path, name: str, detectors: tuple[LoadedDetector, ...]) -> None:
+    expected = EXPECTED[name]
+    assert isinstance(expected, Boots)
+    verdict, row = _planned(tmp_path, name, detectors)
+    detection = verdict.outcome
+    assert getattr(detection, "detector", None) == expected.detector, verdict
+    assert row.status == "ok", row.notes
+    entry = row.entry
+    assert entry is not None
+    assert entry.title == expected.title
+    assert entry.kernel == P(expected.kernel)
+    assert entry.initrds == tuple(P(i) for i in expected.initrds)
+    iso = f"/boot/iso/{name}.iso"
+    assert " ".join(entry.cmdline) == expected.cmdline.replace("{iso}", iso)
+    text = render_grub_cfg(_one_entry_plan(entry))
+    assert f"(loop){expected.kernel}" in text
+
+
+def _one_entry_plan(entry: object) -> object:
+    from sik.model import BootEntry, Plan
+
+    assert isinstance(entry, BootEntry)
+    return Plan(entries=(entry,))
+
+
+@pytest.mark.parametrize("name", [n for n, e in EXPECTED.items() if isinstance(e, Blocked)])
+def test_unbootable_family_is_named_with_a_reason(
+    tmp_path: Path, name: str, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    expected = EXPECTED[name]
+    assert isinstance(expected, Blocked)
+    verdict, row = _planned(tmp_path, name, detectors)
+    detection = row.scan.detection
+    assert detection is not None and detection.detector == expected.detector
+    assert detection.pretty_name == expected.distribution
+    assert detection.version
+    assert row.entry is None and row.status == "unsupported"
+    assert row.notes and expected.reason in row.notes[0] and _NO_ISO_FILE in row.notes[0]
+
+
+def test_persistence_keys_are_the_documented_ones(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    kinds: dict[str, str | None] = {}
+    for name in ALL:
+        outcome = _verdict(tmp_path, name, detectors)[0].outcome
+        kinds[name] = getattr(outcome, "persistence", "no detection")
+    assert set(kinds.values()) <= PERSISTENCE_KINDS | {None}
+    assert kinds["ubuntu-24.04.1-desktop"] == kinds["mint-22-cinnamon"] == "casper"
+    assert (
+        kinds["debian-live-12.11-gnome"] == kinds["kali-2024.3-live"] == kinds["lmde-6"] == "live-boot"
+    )
+    assert kinds["fedora-41-workstation-live"] == kinds["void-20240314"] == "dracut"
+    assert kinds["arch-2024.11.01"] == kinds["systemrescue-11.03"] == "archiso"
+    assert kinds["tails-6.10"] is None and kinds["rocky-9.5-dvd"] is None
+
+
+# Look-alikes: (layout, the detector that must win, detectors that also matched and lost).
+LOOK_ALIKES = [
+    ("mint-22-cinnamon", "casper", ()),
+    ("pop-24.04-nvidia", "casper", ("loopback.cfg",)),
+    ("lmde-6", "lmde", ("loopback.cfg",)),
+    ("kali-2024.3-live", "kali", ("debian-live",)),
+    ("tails-6.10", "tails", ("debian-live",)),
+    ("gparted-1.6.0-10", "gparted-live", ("debian-live",)),
+    ("clonezilla-3.2.0-5", "clonezilla-live", ("debian-live",)),
+    ("lmde-5", "lmde", ("debian-live",)),
+    ("fedora-28-server-netinst", "anaconda", ("dracut-live",)),
+    ("endeavouros-2024.09.22", "endeavouros", ("archiso", "loopback.cfg")),
+    ("systemrescue-11.03", "systemrescue", ("loopback.cfg",)),
+    ("manjaro-kde-24.2.1", "manjaro", ("loopback.cfg",)),
+]
+
+
+@pytest.mark.parametrize("name,winner,losers", LOOK_ALIKES)
+def test_look_alikes_are_told_apart(
+    tmp_path: Path,
+    name: str,
+    winner: str,
+    losers: tuple[str, ...],
+    detectors: tuple[LoadedDetector, ...],
+) -> None:
+    verdict, _ = _verdict(tmp_path, name, detectors)
+    matched = [m[0] for m in verdict.matches]
+    assert matched[0] == winner and set(losers) <= set(matched[1:]), matched
+
+
+def test_casper_distributions_are_named_by_disk_info_not_file_name(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    names = {}
+    for layout in ("ubuntu-24.04.1-desktop", "mint-22-cinnamon", "pop-24.04-nvidia", "zorin-17.2-core"):
+        # The same misleading file name for all of them.
+        (tmp_path / layout).mkdir()
+        path = ALL[layout].build(tmp_path / layout / "ubuntu-24.04.1-desktop-amd64.iso")
+        with open_iso(path) as view:
+            outcome = detect(view, detectors).outcome
+        names[layout] = getattr(outcome, "distro", None)
+    assert names == {
+        "ubuntu-24.04.1-desktop": "ubuntu",
+        "mint-22-cinnamon": "linuxmint",
+        "pop-24.04-nvidia": "pop-os",
+        "zorin-17.2-core": "zorin",
+    }
+
+
+def test_fedora_live_and_rocky_installer_differ(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    fedora, _ = _verdict(tmp_path, "fedora-41-workstation-live", detectors)
+    rocky, _ = _verdict(tmp_path, "rocky-9.5-dvd", detectors)
+    assert getattr(fedora.outcome, "method", None) is BootMethod.dracut_live
+    assert getattr(rocky.outcome, "method", None) is BootMethod.anaconda
+    assert [m[0] for m in rocky.matches] == ["anaconda"]
+
+
+def test_a_family_that_needs_the_data_uuid_says_so_when_it_is_unknown(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    _, result = _verdict(tmp_path, "arch-2024.11.01", detectors)
+    _, rows = plan([result], MenuOptions(), FsType.ext4, data_uuid=None)
+    assert rows[0].entry is None and rows[0].status == "unsupported"
+    assert "filesystem UUID" in rows[0].notes[0]
+
+
+def test_casper_on_exfat_warns(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
+    _, result = _verdict(tmp_path, "ubuntu-24.04.1-desktop", detectors)
+    _, rows = plan([result], MenuOptions(), FsType.exfat, data_uuid=UUID)
+    assert rows[0].status == "warning" and "cannot read a exfat stick" in rows[0].notes[0]
+
+
+def test_a_path_with_a_space_is_refused_for_every_path_method(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    for name in ("ubuntu-24.04.1-desktop", "arch-2024.11.01", "rocky-9.5-dvd", "nixos-24.11-minimal"):
+        _, result = _verdict(tmp_path, name, detectors)
+        spaced = ScanResult(IsoFile(P("/boot/iso/my iso.iso"), 1), result.outcome)
+        _, rows = plan([spaced], MenuOptions(), FsType.ext4, data_uuid=UUID)
+        assert rows[0].entry is None and "white space" in rows[0].notes[0], name
+
+
+def test_sik_list_names_every_family_on_one_stick(stick: Stick) -> None:
+    """The issue's acceptance: every family named, with a boot method, no reasonless row."""
+    for name, layout in ALL.items():
+        layout.build(stick.iso_dir / f"{name}.iso")
+    result = CliRunner().invoke(app, ["list", "--stick", str(stick.root), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["file"].removesuffix(".iso"): r for r in json.loads(result.stdout)}
+    assert set(rows) == set(ALL)
+    for name, row in rows.items():
+        assert row["distribution"] and row["method"], row
+        assert row["status"] != "unsupported" or row["notes"] and row["notes"][0].strip(), row
+        expected = EXPECTED.get(name)
+        if isinstance(expected, Blocked):
+            assert row["distribution"] == expected.distribution and row["status"] == "unsupported"
+        elif isinstance(expected, Boots) and row["entry"]:
+            assert row["title"] == expected.title
+    assert rows["ubuntu-24.04.1-desktop"]["edition"] == "Desktop"
+    assert rows["ubuntu-24.04.1-desktop"]["persistence"] == "casper"

@@ -43,8 +43,15 @@ def _mounted_fs(directory: Path) -> FsType | None:
 
 
 def _mounted_uuid(directory: Path) -> str | None:
-    """The filesystem UUID of the mount holding ``directory``, when findmnt knows it."""
-    return _findmnt(directory, "UUID")
+    """The filesystem UUID of the mount holding ``directory``: findmnt's answer, else udev's
+    /dev/disk/by-uuid link to the mounted device."""
+    uuid = _findmnt(directory, "UUID")
+    source = _findmnt(directory, "SOURCE")
+    by_uuid = Path("/dev/disk/by-uuid")
+    if uuid or not source or not source.startswith("/dev/") or not by_uuid.is_dir():
+        return uuid
+    device = Path(source).resolve()
+    return next((link.name for link in sorted(by_uuid.iterdir()) if link.resolve() == device), None)
 
 
 def _findmnt(directory: Path, column: str) -> str | None:

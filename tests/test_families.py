@@ -468,3 +468,19 @@ def test_sik_list_names_every_family_on_one_stick(stick: Stick) -> None:
             assert row["title"] == expected.title
     assert rows["ubuntu-24.04.1-desktop"]["edition"] == "Desktop"
     assert rows["ubuntu-24.04.1-desktop"]["persistence"] == "casper"
+
+
+def test_grub_cfg_for_every_family_passes_grubs_own_parser(
+    stick: Stick, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    from dataclasses import replace
+
+    from sik.generate import build_menu, write_menu
+
+    for name, layout in ALL.items():
+        layout.build(stick.iso_dir / f"{name}.iso")
+    menu = build_menu(replace(stick, uuid=UUID), MenuOptions(), detectors)
+    bootable = {n for n, e in EXPECTED.items() if isinstance(e, Boots)} | {"loopback-cfg-other"}
+    assert {e.iso.stem for e in menu.plan.entries} == bootable
+    assert write_menu(stick, menu)  # runs grub-script-check on the text
+    assert f"img_dev=/dev/disk/by-uuid/{UUID}" in menu.grub_cfg

@@ -9,7 +9,8 @@ boot/intel-ucode.img and boot/amd-ucode.img to load first as separate initrds (S
 intel_ucode.img, amd_ucode.img); since then it is embedded in the initramfs. Both are keyed
 on the files the ISO holds. EndeavourOS shares /arch and is told apart by its volume label
 (EOS_<yyyymm>) or its own menu's title. Manjaro: /manjaro with /boot/vmlinuz-x86_64,
-/boot/initramfs-x86_64.img and the ucode images, volume label MANJARO_<EDITION>_<version>.
+/boot/initramfs-x86_64.img and the ucode images, volume label MANJARO_<EDITION>_<version>
+(MANJARO_GNOME_2001 is 20.0.1; MANJARO_KDEM_... the minimal KDE image).
 Versions: /arch/version ("2024.11.01"), else the label (ARCH_202411, RESCUE1103, ..._2421).
 
 Boot parameters, from archiso's docs/README.bootparams (archlinux/mkinitcpio-archiso):
@@ -149,9 +150,7 @@ class Manjaro(Detector, name="manjaro", priority=50):
             return None
         label = iso.volume_id
         words = label.split("_")
-        edition = words[1].capitalize() if len(words) >= 3 else None
-        if edition and edition.lower() in ("kde", "xfce", "gnome"):
-            edition = {"kde": "KDE Plasma", "xfce": "Xfce", "gnome": "GNOME"}[edition.lower()]
+        edition = _manjaro_edition(words[1]) if len(words) >= 3 else None
         digits = words[-1] if words[-1].isdigit() else ""
         version = ".".join((digits[:2], digits[2], digits[3:])) if len(digits) == 4 else None
         ucode = _ucode(iso, "boot", "intel_ucode.img", "amd_ucode.img")
@@ -169,3 +168,16 @@ class Manjaro(Detector, name="manjaro", priority=50):
             evidence=("/manjaro/", str(kernel), str(initrd), f"volume label {label!r}"),
             edition=edition,
         )
+
+
+_MANJARO_DESKTOPS = {"kde": "KDE Plasma", "xfce": "Xfce", "gnome": "GNOME"}
+
+
+def _manjaro_edition(word: str) -> str:
+    """'KDE' -> 'KDE Plasma'; a trailing M marks the minimal image: 'KDEM' -> 'KDE Plasma minimal'."""
+    lower = word.lower()
+    if lower in _MANJARO_DESKTOPS:
+        return _MANJARO_DESKTOPS[lower]
+    if lower.endswith("m") and lower[:-1] in _MANJARO_DESKTOPS:
+        return _MANJARO_DESKTOPS[lower[:-1]] + " minimal"
+    return word.capitalize()

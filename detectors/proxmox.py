@@ -1,9 +1,10 @@
 """Proxmox installer ISOs (Proxmox VE, Backup Server, Mail Gateway): recognised, but given
 no entry.
 
-Fingerprint: /.cd-info, KEY=value lines naming the product (PRODUCT=pve,
-PRODUCTLONG="Proxmox VE", RELEASE=8.3, ISORELEASE=1), /.pve-cd-id.txt (per product: the id
-the installer's init compares), and /boot/linux26 with /boot/initrd.img.
+Fingerprint: /.disk/info holding shell-style KEY='value' lines naming the product
+(PRODUCT='pve', PRODUCTLONG='Proxmox VE', RELEASE='8.3', ISORELEASE='1'; the same keys as the
+installer's cd-info file, which older ISOs carry as /.cd-info), and /boot/linux26 with
+/boot/initrd.img. /.pve-cd-id.txt (per product) is the id the installer's init compares.
 
 Why no entry: the installer's init loops over whole block devices (/sys/block/sd*, sr*,
 nvme*, ...), mounts each as ISO 9660 and looks for the id file baked into its initrd
@@ -21,8 +22,11 @@ from sik.model import BootMethod, Detection
 
 class Proxmox(Detector, name="proxmox", priority=50):
     def probe(self, iso: IsoView) -> Detection | None:
-        text = iso.read_text(".cd-info", limit=4096)
-        info = parse_key_values(text) if text else {}
+        info: dict[str, str] = {}
+        for path in (".disk/info", ".cd-info"):
+            info = parse_key_values(iso.read_text(path, limit=4096) or "")
+            if info.get("PRODUCT"):
+                break
         kernel = iso.first_existing("boot/linux26")
         if not info.get("PRODUCT") or kernel is None:
             return None
@@ -39,7 +43,7 @@ class Proxmox(Detector, name="proxmox", priority=50):
             kernel=kernel,
             initrds=tuple(p for p in (iso.first_existing("boot/initrd.img"),) if p),
             grub_class="proxmox",
-            evidence=(f"/.cd-info: PRODUCT={info['PRODUCT']}", str(kernel)),
+            evidence=(f"PRODUCT={info['PRODUCT']} in /.disk/info or /.cd-info", str(kernel)),
             edition="installer",
             blocker=(
                 f"{product}'s installer only searches whole disks for its CD: it cannot boot "

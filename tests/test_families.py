@@ -230,6 +230,14 @@ EXPECTED: dict[str, Boots | Blocked] = {
         f"misobasedir=manjaro misolabel=MANJARO_KDE_2421 img_dev=/dev/disk/by-uuid/{UUID} "
         "img_loop={iso}",
     ),
+    "manjaro-gnome-minimal-20.0.1": Boots(
+        "manjaro",
+        "Manjaro 20.0.1 GNOME minimal (x86_64)",
+        "/boot/vmlinuz-x86_64",
+        ("/boot/initramfs-x86_64.img",),
+        f"misobasedir=manjaro misolabel=MANJARO_GNOMEM_2001 img_dev=/dev/disk/by-uuid/{UUID} "
+        "img_loop={iso}",
+    ),
     "alpine-3.21.0-standard": Blocked("alpine", "Alpine Linux", "no option to loop-mount an ISO file"),
     "nixos-24.11-minimal": Boots(
         "nixos",

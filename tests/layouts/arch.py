@@ -77,4 +77,13 @@ LAYOUTS = {
         },
         "MANJARO_KDE_2421",
     ),
+    "manjaro-gnome-minimal-20.0.1": Layout(
+        {
+            "boot/vmlinuz-x86_64": b"kernel",
+            "boot/initramfs-x86_64.img": b"initrd",
+            "manjaro/x86_64/rootfs.sfs": b"hsqs",
+            "boot/grub/kernels.cfg": "misobasedir=manjaro misolabel=MANJARO_GNOMEM_2001\n",
+        },
+        "MANJARO_GNOMEM_2001",
+    ),
 }

@@ -131,8 +131,8 @@ LAYOUTS = {
     "mx-23.4-xfce": _antix("MX-Live", "MX-23.4_x64 Libretto (October 2024)"),
     "proxmox-ve-8.3": Layout(
         {
-            ".cd-info": 'PRODUCT=pve\nPRODUCTLONG="Proxmox VE"\nRELEASE=8.3\nISORELEASE=1\n'
-            "ISONAME=proxmox-ve\n",
+            ".disk/info": "RELEASE='8.3'\nISORELEASE='1'\nISONAME='proxmox-ve'\nPRODUCT='pve'\n"
+            "PRODUCTLONG='Proxmox VE'\n",
             ".pve-cd-id.txt": "4a9b0c3e-8f1d-4b71-9a5e-0b3d2f1c7e55\n",
             "boot/linux26": b"kernel",
             "boot/initrd.img": b"initrd",

@@ -114,7 +114,9 @@ def _cmdline(
     detection: Detection, iso_path: str, options: MenuOptions, data_uuid: str
 ) -> tuple[str, ...]:
     own = tuple(
-        arg.replace("{iso}", iso_path).replace("{data_uuid}", data_uuid) for arg in detection.cmdline
+        # The file name goes in last, so that text in it is never taken for a placeholder.
+        arg.replace("{data_uuid}", data_uuid).replace("{iso}", iso_path)
+        for arg in detection.cmdline
     )
     return own + options.kernel_args
 

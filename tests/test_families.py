@@ -492,3 +492,16 @@ def test_grub_cfg_for_every_family_passes_grubs_own_parser(
     assert {e.iso.stem for e in menu.plan.entries} == bootable
     assert write_menu(stick, menu)  # runs grub-script-check on the text
     assert f"img_dev=/dev/disk/by-uuid/{UUID}" in menu.grub_cfg
+
+
+def test_placeholder_text_in_a_file_name_stays_literal(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    _, result = _verdict(tmp_path, "arch-2024.11.01", detectors)
+    odd = ScanResult(IsoFile(P("/boot/iso/a{data_uuid}.iso"), 1), result.outcome)
+    _, rows = plan([odd], MenuOptions(), FsType.ext4, data_uuid=UUID)
+    assert rows[0].entry is not None
+    assert rows[0].entry.cmdline[-2:] == (
+        f"img_dev=/dev/disk/by-uuid/{UUID}",
+        "img_loop=/boot/iso/a{data_uuid}.iso",
+    )

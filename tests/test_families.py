@@ -68,6 +68,13 @@ EXPECTED: dict[str, Boots | Blocked] = {
     "ubuntu-22.04.5-desktop": _casper("Ubuntu 22.04.5 LTS Desktop (amd64)"),
     "ubuntu-24.04.1-server": _casper("Ubuntu 24.04.1 LTS Server (amd64)"),
     "ubuntu-24.10-desktop": _casper("Ubuntu 24.10 Desktop (amd64)"),
+    "ubuntu-16.04.7-desktop": Boots(
+        "casper",
+        "Ubuntu 16.04.7 LTS Desktop (amd64)",
+        "/casper/vmlinuz.efi",
+        ("/casper/initrd.lz",),
+        "boot=casper iso-scan/filename={iso}",
+    ),
     "kubuntu-24.04.1": _casper("Kubuntu 24.04.1 LTS (amd64)"),
     "xubuntu-24.04.1": _casper("Xubuntu 24.04.1 LTS (amd64)"),
     "lubuntu-24.04.1": _casper("Lubuntu 24.04.1 LTS (amd64)"),

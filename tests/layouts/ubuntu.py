@@ -8,19 +8,27 @@ from tests.layouts import Layout, grub_entry, isolinux_entry
 _SQUASH = b"hsqs"
 
 
-def _ubuntu(info: str, label: str, squashfs: tuple[str, ...] = ("filesystem.squashfs",)) -> Layout:
-    """Ubuntu 20.04 and later: /casper/vmlinuz + /casper/initrd, grub.cfg without boot=casper,
-    a loopback.cfg that adds iso-scan/filename."""
-    menu = grub_entry("Try or Install Ubuntu", "/casper/vmlinuz", "/casper/initrd", "--- quiet splash")
+def _ubuntu(
+    info: str,
+    label: str,
+    squashfs: tuple[str, ...] = ("filesystem.squashfs",),
+    kernel: str = "vmlinuz",
+    initrd: str = "initrd",
+) -> Layout:
+    """Ubuntu 18.04 and later: /casper/vmlinuz + /casper/initrd (16.04: vmlinuz.efi and
+    initrd.lz), a grub.cfg without boot=casper, a loopback.cfg that adds iso-scan/filename."""
+    menu = grub_entry(
+        "Try or Install Ubuntu", f"/casper/{kernel}", f"/casper/{initrd}", "--- quiet splash"
+    )
     loop = grub_entry(
         "Try or Install Ubuntu",
-        "/casper/vmlinuz",
-        "/casper/initrd",
+        f"/casper/{kernel}",
+        f"/casper/{initrd}",
         "iso-scan/filename=${iso_path} --- quiet splash",
     )
     files: dict[str, bytes | str] = {
-        "casper/vmlinuz": b"kernel",
-        "casper/initrd": b"initrd",
+        f"casper/{kernel}": b"kernel",
+        f"casper/{initrd}": b"initrd",
         "casper/filesystem.manifest": "casper 1.498\n",
         ".disk/info": info,
         ".disk/casper-uuid-generic": "0f1e2d3c\n",
@@ -86,6 +94,12 @@ LAYOUTS = {
         'Ubuntu-Server 24.04.1 LTS "Noble Numbat" - Release amd64 (20240827)\n',
         "Ubuntu-Server 24.04.1 LTS amd64",
         ("ubuntu-server-minimal.squashfs", "ubuntu-server-minimal.ubuntu-server.squashfs"),
+    ),
+    "ubuntu-16.04.7-desktop": _ubuntu(
+        'Ubuntu 16.04.7 LTS "Xenial Xerus" - Release amd64 (20200810)\n',
+        "Ubuntu 16.04.7 LTS amd64",
+        kernel="vmlinuz.efi",
+        initrd="initrd.lz",
     ),
     "ubuntu-24.10-desktop": _ubuntu(
         'Ubuntu 24.10 "Oracular Oriole" - Release amd64 (20241009)\n',

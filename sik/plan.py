@@ -25,6 +25,7 @@ from sik.model import (
 # own, so such a path cannot contain either.
 _PATH_ON_CMDLINE = frozenset({BootMethod.live_boot, BootMethod.dracut_live})
 _CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,13 @@ def title(detection: Detection) -> str:
         text += " " + detection.edition
     if detection.arch and detection.arch.casefold() not in _words(text):
         text += f" ({detection.arch})"
-    return text
+    return _printable(text)
+
+
+def _printable(text: str) -> str:
+    """A title holds facts read from the ISO (its label, .disk/info): a control character
+    there would break the menu line, and says nothing a user could read anyway."""
+    return " ".join(_CONTROL.sub(" ", text).split()) or "(no name)"
 
 
 def _words(text: str) -> set[str]:
@@ -151,6 +158,7 @@ def _submenu(key: tuple[str, str], members: list[PlannedIso], used_ids: set[str]
     name = " ".join(name.split()) or newest.distro
     if newest.edition and not _words(newest.edition) <= _words(name):
         name += " " + newest.edition
+    name = _printable(name)
     menu_id = _unique_id("menu-" + _words_slug("-".join(k for k in key if k)), used_ids)
     entries = tuple(row.entry for row in ordered if row.entry is not None)
     return Submenu(id=menu_id, title=name, entries=entries, grub_class=newest.grub_class)

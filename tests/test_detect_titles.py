@@ -55,6 +55,8 @@ def _detection(**kw: object) -> Detection:
         ),
         ({"pretty_name": "Kali (amd64)", "arch": "amd64"}, "Kali (amd64)"),
         ({"pretty_name": "Debian GNU/Linux", "version": "12.11.0"}, "Debian GNU/Linux 12.11.0"),
+        ({"pretty_name": "\x000 label\nfrom ISO"}, "0 label from ISO"),
+        ({"pretty_name": "\x00"}, "(no name)"),
     ],
 )
 def test_title_says_each_fact_once(facts: dict[str, object], expected: str) -> None:

@@ -72,7 +72,7 @@ def _module_from_file(path: Path, package: str) -> ModuleType:
         del sys.modules[module_name]
         raise SikError(
             f"cannot load detector module {path}: {_describe(exc)}",
-            hint="fix the module, or remove it (or its folder) from [detectors] in sik.toml",
+            hint="fix the module, or move it out of the detector folder",
         ) from exc
     return module
 
@@ -90,7 +90,7 @@ def _detectors_in(module: ModuleType) -> list[type[Detector]]:
 
 def _from_folder(folder: Path, package: str) -> Iterable[tuple[type[Detector], str]]:
     for path in sorted(folder.glob("*.py")):
-        if path.name.startswith("_"):
+        if path.name.startswith(("_", "test_")):  # a detector's own tests may sit beside it
             continue
         for cls in _detectors_in(_module_from_file(path, package)):
             yield cls, str(path)

@@ -24,6 +24,8 @@ from sik.model import (
 # split /proc/cmdline on white space, and the kernel gives double quotes a meaning of their
 # own, so such a path cannot contain either.
 _PATH_ON_CMDLINE = frozenset({BootMethod.live_boot, BootMethod.dracut_live})
+# Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.
+_NEEDS_KERNEL = frozenset({BootMethod.live_boot, BootMethod.dracut_live, BootMethod.linux})
 _CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -61,7 +63,13 @@ def _plan_one(
         assert isinstance(result.outcome, Unsupported)
         return PlannedIso(result, None, "unsupported", (result.outcome.reason,))
     iso_path = str(result.iso.path)
-    if detection.method in _PATH_ON_CMDLINE and _CMDLINE_UNSAFE.search(iso_path):
+    broken = _broken(detection)
+    if broken:
+        return PlannedIso(result, None, "unsupported", (broken,))
+    path_on_cmdline = detection.method in _PATH_ON_CMDLINE or any(
+        "{iso}" in a for a in detection.cmdline
+    )
+    if path_on_cmdline and _CMDLINE_UNSAFE.search(iso_path):
         reason = (
             f"{detection.method} cannot find an ISO whose path contains white space or a double quote: "
             "rename the file"
@@ -84,6 +92,15 @@ def _plan_one(
         grub_class=detection.grub_class,
     )
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
+
+
+def _broken(detection: Detection) -> str | None:
+    """A detector's mistake (a plugin's, maybe) that would make a broken menu entry."""
+    if detection.method in _NEEDS_KERNEL and detection.kernel is None:
+        return f"detector {detection.detector} found no kernel for {detection.method}"
+    if any(_CONTROL.search(arg) for arg in detection.cmdline):
+        return f"detector {detection.detector} gave a kernel parameter with a control character"
+    return None
 
 
 def _cmdline(detection: Detection, iso_path: str, options: MenuOptions) -> tuple[str, ...]:

@@ -138,3 +138,16 @@ def test_single_iso_stays_top_level(stick: Stick) -> None:
 
 def test_detection_without_edition_keeps_old_titles(tmp_path: Path) -> None:
     assert title(_detection(pretty_name="Fedora live", version="40")) == "Fedora live 40"
+
+
+@pytest.mark.parametrize(
+    ("facts", "reason"),
+    [
+        ({"kernel": None}, "detector x found no kernel for live-boot"),
+        ({"method": BootMethod.linux, "kernel": None}, "detector x found no kernel for linux"),
+        ({"cmdline": ("label=a\nb",)}, "detector x gave a kernel parameter with a control character"),
+    ],
+)
+def test_a_detection_that_cannot_boot_gets_no_entry(facts: dict[str, object], reason: str) -> None:
+    _, (row,) = plan([_scan("x.iso", **facts)], MenuOptions(), None)
+    assert row.entry is None and row.notes == (reason,)

@@ -62,3 +62,14 @@ def test_plan_layout_renders_grub_cfg_and_honours_the_file_name() -> None:
     ok = plan_layout(DEBIAN, file_name="debian.iso")
     assert ok.entry is not None and ok.entry.kernel == PurePosixPath("/live/vmlinuz-6.1.0-37-amd64")
     assert "menuentry 'Debian GNU/Linux 12.11.0 (amd64)' --class debian --id iso-debian {" in ok.grub_cfg
+
+
+def test_a_plugin_parameter_holding_the_iso_path_needs_a_path_without_spaces() -> None:
+    from sik_wombat import Wombat
+    from test_wombat import WOMBAT_32
+
+    result = plan_layout(WOMBAT_32, Wombat, file_name="my wombat.iso")
+    assert result.entry is None
+    assert result.row.notes == (
+        "linux cannot find an ISO whose path contains white space or a double quote: rename the file",
+    )

@@ -258,37 +258,47 @@ def boot_once(
         if entry not in ids:
             known = ", ".join(sorted(e.id for e in menu.plan.entries)) or "none"
             raise SikError(f"no menu entry {entry!r}", hint=f"entries are: {known}")
-        update_env(opened.grubenv, next_entry=ids[entry])
-    console.print(f"✓ next boot: {ids[entry]}")
+        # An entry inside a submenu is named to GRUB by its path, "submenu_id>entry_id".
+        chosen = menu.plan.grub_path(ids[entry])
+        update_env(opened.grubenv, next_entry=chosen)
+    console.print(f"✓ next boot: {chosen}")
 
 
 @app.command()
 def detect(
     iso: Annotated[Path, typer.Argument(help="An ISO file, anywhere.")],
     explain: Annotated[
-        bool, typer.Option("--explain", help="Show every detector that matched.")
+        bool,
+        typer.Option(
+            "--explain", help="Show what every detector asked and saw, and why the winner won."
+        ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
+    folders: Annotated[
+        list[Path] | None,
+        typer.Option("--detector-folder", help="Also load the detector modules in DIR.", metavar="DIR"),
+    ] = None,
+    disabled: Annotated[
+        list[str] | None,
+        typer.Option("--disable-detector", help="Leave the detector NAME out.", metavar="NAME"),
+    ] = None,
 ) -> None:
     """Tell which distribution an ISO is and how sik would boot it."""
-    from dataclasses import asdict
-
     from sik.detect import detect as run_detectors
     from sik.detect import load_detectors
+    from sik.explain import explain_json, explain_lines, planned, summary
     from sik.iso import open_iso
-    from sik.model import Detection
 
+    detectors = load_detectors(folders or (), disabled or ())
     with open_iso(iso) as view:
-        verdict = run_detectors(view, load_detectors())
+        verdict = run_detectors(view, detectors)
+        row = planned(iso, view.volume_id, verdict)
     if as_json:
-        out = asdict(verdict.outcome) | {"matches": [m[0] for m in verdict.matches]}
-        typer.echo(json.dumps(out, indent=2, default=str, ensure_ascii=False))
+        typer.echo(
+            json.dumps(explain_json(iso, verdict, row), indent=2, default=str, ensure_ascii=False)
+        )
         return
-    outcome = verdict.outcome
-    if isinstance(outcome, Detection):
-        console.print(f"{iso.name}: {outcome.pretty_name} {outcome.version or ''} via {outcome.method}")
-    else:
-        console.print(f"{iso.name}: unsupported: {outcome.reason}")
+    console.print(summary(iso.name, row), soft_wrap=True)
     if explain:
-        for name, priority, detection in verdict.matches:
-            console.print(f"  {name} (priority {priority}): {'; '.join(detection.evidence)}")
+        for line in explain_lines(verdict, row):
+            console.print(line, soft_wrap=True)  # one question per line, however long

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import ClassVar
 
@@ -65,7 +66,14 @@ def _module_from_file(path: Path, package: str) -> ModuleType:
         raise SikError(f"cannot load detector module {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # a user's module is untrusted code: say which file broke
+        del sys.modules[module_name]
+        raise SikError(
+            f"cannot load detector module {path}: {_describe(exc)}",
+            hint="fix the module, or move it out of the detector folder",
+        ) from exc
     return module
 
 
@@ -82,7 +90,7 @@ def _detectors_in(module: ModuleType) -> list[type[Detector]]:
 
 def _from_folder(folder: Path, package: str) -> Iterable[tuple[type[Detector], str]]:
     for path in sorted(folder.glob("*.py")):
-        if path.name.startswith("_"):
+        if path.name.startswith(("_", "test_")):  # a detector's own tests may sit beside it
             continue
         for cls in _detectors_in(_module_from_file(path, package)):
             yield cls, str(path)
@@ -90,7 +98,14 @@ def _from_folder(folder: Path, package: str) -> Iterable[tuple[type[Detector], s
 
 def _from_entry_points() -> Iterable[tuple[type[Detector], str]]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        loaded = ep.load()
+        try:
+            loaded = ep.load()
+        except Exception as exc:  # an installed package's bug, not the user's input
+            dist = ep.dist.name if ep.dist else "its package"
+            raise SikError(
+                f"cannot load detector entry point {ep.name} ({ep.value}): {_describe(exc)}",
+                hint=f"upgrade or uninstall {dist}",
+            ) from exc
         classes = _detectors_in(loaded) if isinstance(loaded, ModuleType) else [loaded]
         for cls in classes:
             yield cls, f"entry point {ep.name} ({ep.value})"
@@ -99,7 +114,11 @@ def _from_entry_points() -> Iterable[tuple[type[Detector], str]]:
 def load_detectors(
     extra_folders: Sequence[Path] = (), disabled: Iterable[str] = ()
 ) -> tuple[LoadedDetector, ...]:
-    """Built-ins, then entry points, then the user's folders; a name used twice is an error."""
+    """Built-ins, then entry points, then the user's folders; a name used twice is an error.
+
+    ``disabled`` names detectors to leave out; a name no detector has is an error, since a
+    typo there would otherwise silently disable nothing.
+    """
     found: dict[str, LoadedDetector] = {}
     sources = [_from_folder(data_dir("detectors"), "sik_builtin_detectors"), _from_entry_points()]
     sources += [
@@ -114,35 +133,175 @@ def load_detectors(
                     hint="rename one of them, or disable one with --disable-detector",
                 )
             found[cls.name] = LoadedDetector(cls(), origin)
+    unknown = sorted(blocked - found.keys())
+    if unknown:
+        raise SikError(
+            f"cannot disable unknown detector {', '.join(map(repr, unknown))}",
+            hint=f"detectors are: {', '.join(sorted(found))}",
+        )
     return tuple(d for name, d in sorted(found.items()) if name not in blocked)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# What `--explain` quotes of a file or a listing: enough to recognise it on one line.
+_QUOTE_CHARS = 60
+_LIST_NAMES = 6
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question a detector asked of an ISO, and the answer it got, both as short text."""
+
+    asked: str  # e.g. "exists /casper"
+    answer: str  # e.g. "no"
+
+    def __str__(self) -> str:
+        return f"{self.asked} -> {self.answer}"
+
+
+class RecordingView:
+    """An IsoView that passes every question on and writes down what was asked and seen, so
+    `sik detect --explain` can show a detector's reasoning without the detector's help."""
+
+    def __init__(self, inner: IsoView) -> None:
+        self._inner = inner
+        self.questions: list[Question] = []
+
+    def _note(self, asked: str, answer: str) -> None:
+        self.questions.append(Question(asked, answer))
+
+    @property
+    def volume_id(self) -> str:
+        label = self._inner.volume_id
+        self._note("volume label", _quote(label))
+        return label
+
+    def exists(self, path: str | PurePosixPath) -> bool:
+        found = self._inner.exists(path)
+        self._note(f"exists {_show(path)}", _yes(found))
+        return found
+
+    def is_dir(self, path: str | PurePosixPath) -> bool:
+        found = self._inner.is_dir(path)
+        self._note(f"is_dir {_show(path)}", _yes(found))
+        return found
+
+    def listdir(self, path: str | PurePosixPath) -> tuple[str, ...]:
+        names = self._inner.listdir(path)
+        shown = ", ".join(names[:_LIST_NAMES]) + (", ..." if len(names) > _LIST_NAMES else "")
+        self._note(f"listdir {_show(path)}", f"{len(names)} names: {shown}" if names else "nothing")
+        return names
+
+    def read_text(self, path: str | PurePosixPath, limit: int = 65536) -> str | None:
+        text = self._inner.read_text(path, limit)
+        self._note(f"read {_show(path)}", "missing" if text is None else _quote(text))
+        return text
+
+    def first_existing(self, *paths: str) -> PurePosixPath | None:
+        found = self._inner.first_existing(*paths)
+        asked = "first_existing " + " ".join(_show(p) for p in paths)
+        self._note(asked, str(found) if found is not None else "none")
+        return found
+
+
+def _show(path: str | PurePosixPath) -> str:
+    return "/" + str(path).strip("/")
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _quote(text: str) -> str:
+    """The first non-empty line, shortened: what a person needs to recognise a file."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    more = len(line) > _QUOTE_CHARS or line != text.strip()
+    return json.dumps(line[:_QUOTE_CHARS] + (" ..." if more else ""), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One detector's look at one ISO: what it asked, and what it concluded (or how it broke)."""
+
+    name: str
+    priority: int
+    source: str
+    questions: tuple[Question, ...]
+    detection: Detection | None = None
+    error: str | None = None  # the exception a broken probe raised, as text
+
+    @property
+    def status(self) -> str:
+        return "failed" if self.error else ("matched" if self.detection else "no match")
 
 
 @dataclass(frozen=True)
 class Verdict:
     outcome: Detection | Unsupported
-    matches: tuple[tuple[str, int, Detection], ...]  # every detector that matched, for --explain
+    probes: tuple[Probe, ...] = ()  # every detector that looked, in the order they ran
+    why: str = ""  # how the outcome was chosen, in one sentence
+
+    @property
+    def matches(self) -> tuple[tuple[str, int, Detection], ...]:
+        """Every detector that matched, most specific first."""
+        found = [(p.name, p.priority, p.detection) for p in self.probes if p.detection]
+        return tuple(sorted(found, key=lambda m: (-m[1], m[0])))
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(f"detector {p.name} failed: {p.error}" for p in self.probes if p.error)
+
+
+def run_probe(loaded: LoadedDetector, iso: IsoView) -> Probe:
+    detector = loaded.detector
+    view = RecordingView(iso)
+    try:
+        detection = detector.probe(view)
+    except Exception as exc:
+        # A detector is a plugin, maybe a third party's: its bug costs its own vote, never
+        # the verdict of the others or the whole run. (KeyboardInterrupt still stops sik.)
+        return Probe(
+            detector.name, detector.priority, loaded.source, tuple(view.questions), error=_describe(exc)
+        )
+    if detection is not None and not isinstance(detection, Detection):
+        error = f"probe returned {type(detection).__name__}, not Detection or None"
+        return Probe(detector.name, detector.priority, loaded.source, tuple(view.questions), error=error)
+    return Probe(detector.name, detector.priority, loaded.source, tuple(view.questions), detection)
 
 
 def detect(iso: IsoView, detectors: Sequence[LoadedDetector]) -> Verdict:
-    matches: list[tuple[str, int, Detection]] = []
-    for loaded in detectors:
-        detection = loaded.detector.probe(iso)
-        if detection is not None:
-            matches.append((loaded.detector.name, loaded.detector.priority, detection))
-    if not matches:
-        return Verdict(Unsupported(_unknown_reason(iso)), ())
-    matches.sort(key=lambda m: (-m[1], m[0]))
-    best = [m for m in matches if m[1] == matches[0][1]]
-    if len(best) > 1:
-        names = " and ".join(m[0] for m in best)
-        reason = f"ambiguous: detectors {names} both match at priority {best[0][1]}"
-        return Verdict(Unsupported(reason), tuple(matches))
-    return Verdict(best[0][2], tuple(matches))
+    """Run every detector; the highest priority match wins, a tie at the top is ambiguous."""
+    probes = tuple(run_probe(loaded, iso) for loaded in detectors)
+    matched = sorted((p for p in probes if p.detection), key=lambda p: (-p.priority, p.name))
+    if not matched:
+        return Verdict(Unsupported(_unknown_reason(iso, probes)), probes, "no detector matched")
+    top = [p for p in matched if p.priority == matched[0].priority]
+    if len(top) > 1:
+        names = " and ".join(p.name for p in top)
+        reason = f"ambiguous: detectors {names} both match at priority {top[0].priority}"
+        return Verdict(Unsupported(reason), probes, reason)
+    winner, rest = matched[0], matched[1:]
+    assert winner.detection is not None
+    if rest:
+        beaten = ", ".join(f"{p.name} ({p.priority})" for p in rest)
+        why = f"{winner.name} wins: its priority {winner.priority} is above {beaten}"
+    else:
+        why = f"{winner.name} wins: the only detector that matched"
+    return Verdict(winner.detection, probes, why)
 
 
-def _unknown_reason(iso: IsoView) -> str:
+def _unknown_reason(iso: IsoView, probes: Sequence[Probe]) -> str:
     label = iso.volume_id or "(none)"
-    return (
-        f"no detector recognises this ISO (volume label {label!r}; no /live, /LiveOS, "
-        "memtest86+ files or /boot/grub/loopback.cfg)"
+    reason = (
+        f"no detector recognises this ISO (volume label {label!r}; none of the {len(probes)} "
+        "detectors matched, and it has no /boot/grub/loopback.cfg: `sik detect FILE --explain` "
+        "shows what each looked for)"
     )
+    failed = [p.name for p in probes if p.error]
+    if failed:
+        reason += f"; detector {', '.join(failed)} failed on it (see sik detect --explain)"
+    return reason

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sik.detect import LoadedDetector, load_detectors
 from sik.model import MenuOptions, Plan
-from sik.options import dump_options, load_options
+from sik.options import dump_options, load_detector_options, load_options
 from sik.plan import PlannedIso, plan
 from sik.render import render_grub_cfg
 from sik.run import run
@@ -31,10 +31,16 @@ def build_menu(
     """Everything `sik generate` would write, computed without writing anything."""
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
-    results = scan_stick(stick, detectors if detectors is not None else load_detectors())
+    results = scan_stick(stick, detectors if detectors is not None else stick_detectors(stick))
     menu_plan, rows = plan(results, options, stick.fs, stick.uuid)
     text = render_grub_cfg(menu_plan, user_templates=stick.sik_dir / "templates")
     return Menu(menu_plan, rows, text)
+
+
+def stick_detectors(stick: Stick) -> tuple[LoadedDetector, ...]:
+    """Built-in and installed detectors, plus the stick's own folders from sik.toml."""
+    chosen = load_detector_options(stick.options_file)
+    return load_detectors(chosen.folder_paths(stick.root), chosen.disable)
 
 
 def write_menu(stick: Stick, menu: Menu) -> bool:
@@ -42,7 +48,8 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
     Returns whether grub.cfg changed."""
     data = menu.grub_cfg.encode("utf-8")
     check_grub_script(data)
-    write_atomically(stick.options_file, dump_options(menu.plan.options).encode())
+    kept = load_detector_options(stick.options_file)
+    write_atomically(stick.options_file, dump_options(menu.plan.options, kept).encode())
     if stick.grub_cfg.exists() and stick.grub_cfg.read_bytes() == data:
         return False
     if stick.grub_cfg.exists():

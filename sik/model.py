@@ -55,6 +55,9 @@ class BootMethod(StrEnum):
     dracut_live = "dracut-live"
     memtest = "memtest86+"
     loopback_cfg = "loopback.cfg"
+    # A kernel and initrds in the ISO with whatever parameters the detector gives: the method
+    # for a third-party detector whose initrd fits none of the mechanisms above.
+    linux = "linux"
     casper = "casper"
     anaconda = "anaconda"
     archiso = "archiso"
@@ -108,6 +111,9 @@ class Detection:
     pretty_name: str
     version: str | None = None
     arch: str | None = None
+    # A flavour within one release, e.g. "Desktop", "Server", "KDE": part of the title, and
+    # ISOs of one distro and edition share a submenu.
+    edition: str | None = None
     kernel: PurePosixPath | None = None
     initrds: tuple[PurePosixPath, ...] = ()
     # Kernel parameters; "{iso}" stands for the ISO's path on the data partition, which the
@@ -117,7 +123,6 @@ class Detection:
     efi_kernel: PurePosixPath | None = None
     grub_class: str = "linux"
     evidence: tuple[str, ...] = ()
-    edition: str | None = None  # "Desktop", "Server", "Cinnamon", "netinst", ...
     # The distribution's own persistence mechanism, one of PERSISTENCE_KINDS, or None.
     persistence: str | None = None
     # Why this recognised ISO cannot boot from a file; the planner lists it with no entry.
@@ -181,7 +186,31 @@ class MenuOptions:
 
 
 @dataclass(frozen=True)
-class Plan:
+class Submenu:
+    """Several versions of one distribution, newest first, under one GRUB submenu."""
+
+    id: str  # GRUB's submenu --id; an entry inside is chosen as "<this id>><entry id>"
+    title: str
     entries: tuple[BootEntry, ...]
+    grub_class: str = "linux"
+
+
+@dataclass(frozen=True)
+class Plan:
+    entries: tuple[BootEntry, ...]  # every entry, in menu order
     options: MenuOptions = field(default_factory=MenuOptions)
     data_uuid: str | None = None
+    # The menu's shape, when some entries sit in submenus; empty means entries, flat.
+    menu: tuple[BootEntry | Submenu, ...] = ()
+
+    @property
+    def items(self) -> tuple[BootEntry | Submenu, ...]:
+        return self.menu or self.entries
+
+    def grub_path(self, entry_id: str) -> str:
+        """What GRUB's ``default``/``next_entry`` needs to name the entry: its id, prefixed by
+        its submenu's id and ">" when it sits in one."""
+        for item in self.items:
+            if isinstance(item, Submenu) and any(e.id == entry_id for e in item.entries):
+                return f"{item.id}>{entry_id}"
+        return entry_id

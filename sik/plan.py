@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sik.facts import version_key
 from sik.model import (
     BootEntry,
     BootMethod,
@@ -15,6 +16,7 @@ from sik.model import (
     MenuOptions,
     Plan,
     ScanResult,
+    Submenu,
     Unsupported,
 )
 
@@ -36,7 +38,10 @@ _PATH_ON_CMDLINE = frozenset(
         BootMethod.genkernel,
     }
 )
+# Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.
+_NEEDS_KERNEL = _PATH_ON_CMDLINE | {BootMethod.linux}
 _CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,13 @@ def plan(
     used_ids: set[str] = set()
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
         rows.append(_plan_one(result, options, fs, used_ids, data_uuid))
-    entries = _unique_titles([row.entry for row in rows if row.entry is not None])
-    return Plan(entries=tuple(entries), options=options, data_uuid=data_uuid), tuple(rows)
+    titled = _unique_titles([row.entry for row in rows if row.entry is not None])
+    rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
+    menu = _group(rows, used_ids)
+    entries = tuple(e for item in menu for e in (item.entries if isinstance(item, Submenu) else (item,)))
+    has_submenu = any(isinstance(item, Submenu) for item in menu)
+    plan_ = Plan(entries=entries, options=options, menu=menu if has_submenu else (), data_uuid=data_uuid)
+    return plan_, tuple(rows)
 
 
 def _plan_one(
@@ -85,7 +95,13 @@ def _plan_one(
         )
         return PlannedIso(result, None, "unsupported", (reason,))
     iso_path = str(result.iso.path)
-    if detection.method in _PATH_ON_CMDLINE and _CMDLINE_UNSAFE.search(iso_path):
+    broken = _broken(detection)
+    if broken:
+        return PlannedIso(result, None, "unsupported", (broken,))
+    path_on_cmdline = detection.method in _PATH_ON_CMDLINE or any(
+        "{iso}" in a for a in detection.cmdline
+    )
+    if path_on_cmdline and _CMDLINE_UNSAFE.search(iso_path):
         reason = (
             f"{detection.method} cannot find an ISO whose path contains white space or a double quote: "
             "rename the file"
@@ -98,7 +114,7 @@ def _plan_one(
         )
     entry = BootEntry(
         id=_unique_id(_slug(result.iso.path.name), used_ids),
-        title=_title(detection),
+        title=title(detection),
         iso=result.iso.path,
         method=detection.method,
         kernel=detection.kernel,
@@ -108,6 +124,15 @@ def _plan_one(
         grub_class=detection.grub_class,
     )
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
+
+
+def _broken(detection: Detection) -> str | None:
+    """A detector's mistake (a plugin's, maybe) that would make a broken menu entry."""
+    if detection.method in _NEEDS_KERNEL and detection.kernel is None:
+        return f"detector {detection.detector} found no kernel for {detection.method}"
+    if any(_CONTROL.search(arg) for arg in detection.cmdline):
+        return f"detector {detection.detector} gave a kernel parameter with a control character"
+    return None
 
 
 def _cmdline(
@@ -121,15 +146,87 @@ def _cmdline(
     return own + options.kernel_args
 
 
-def _title(detection: Detection) -> str:
-    parts = [detection.pretty_name]
-    if detection.version and detection.version not in detection.pretty_name:
-        parts.append(detection.version)
-    if detection.edition:
-        parts.append(detection.edition)
-    if detection.arch:
-        parts.append(f"({detection.arch})")
-    return " ".join(parts)
+def title(detection: Detection) -> str:
+    """'Ubuntu 24.04.1 LTS Desktop (amd64)': the richest facts known, none said twice."""
+    text = detection.pretty_name
+    if detection.version and detection.version not in text:
+        text += " " + detection.version
+    if detection.edition and not _words(detection.edition) <= _words(text):
+        text += " " + detection.edition
+    if detection.arch and detection.arch.casefold() not in _words(text):
+        text += f" ({detection.arch})"
+    return _printable(text)
+
+
+def _printable(text: str) -> str:
+    """A title holds facts read from the ISO (its label, .disk/info): a control character
+    there would break the menu line, and says nothing a user could read anyway."""
+    return " ".join(_CONTROL.sub(" ", text).split()) or "(no name)"
+
+
+def _words(text: str) -> set[str]:
+    return set(re.split(r"[\s()\[\]]+", text.casefold())) - {""}
+
+
+def _group(rows: Sequence[PlannedIso], used_ids: set[str]) -> tuple[BootEntry | Submenu, ...]:
+    """Put ISOs of one distribution and edition in a submenu, newest version first, where
+    the first of them would have stood; a distribution with one ISO stays at the top."""
+    families: dict[tuple[str, str], list[PlannedIso]] = {}
+    for row in rows:
+        key = _family(row)
+        if key is not None:
+            families.setdefault(key, []).append(row)
+    menu: list[BootEntry | Submenu] = []
+    placed: set[tuple[str, str]] = set()
+    for row in rows:
+        if row.entry is None:
+            continue
+        key = _family(row)
+        if key is None or len(families[key]) < 2:
+            menu.append(row.entry)
+        elif key not in placed:
+            placed.add(key)
+            menu.append(_submenu(key, families[key], used_ids))
+    return tuple(menu)
+
+
+def _family(row: PlannedIso) -> tuple[str, str] | None:
+    detection = row.scan.detection
+    # "unknown" is what a fallback says of ISOs it cannot name: they are not one family.
+    if row.entry is None or detection is None or detection.distro in ("", "unknown"):
+        return None
+    return detection.distro, detection.edition or ""
+
+
+def _submenu(key: tuple[str, str], members: list[PlannedIso], used_ids: set[str]) -> Submenu:
+    def newest_first(row: PlannedIso) -> tuple[object, ...]:
+        assert row.scan.detection is not None
+        return (_Reversed(version_key(row.scan.detection.version or "")), row.scan.iso.path.name)
+
+    ordered = sorted(members, key=newest_first)
+    newest = ordered[0].scan.detection
+    assert newest is not None
+    name = newest.pretty_name
+    for row in ordered:
+        version = row.scan.detection.version if row.scan.detection else None
+        name = name.replace(version, " ") if version else name
+    name = " ".join(name.split()) or newest.distro
+    if newest.edition and not _words(newest.edition) <= _words(name):
+        name += " " + newest.edition
+    name = _printable(name)
+    menu_id = _unique_id("menu-" + _words_slug("-".join(k for k in key if k)), used_ids)
+    entries = tuple(row.entry for row in ordered if row.entry is not None)
+    return Submenu(id=menu_id, title=name, entries=entries, grub_class=newest.grub_class)
+
+
+@dataclass(frozen=True)
+class _Reversed:
+    """Sorts its key descending inside an otherwise ascending tuple key."""
+
+    key: tuple[tuple[int, int | str], ...]
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return self.key > other.key
 
 
 def _unique_titles(entries: list[BootEntry]) -> list[BootEntry]:
@@ -141,10 +238,13 @@ def _unique_titles(entries: list[BootEntry]) -> list[BootEntry]:
 
 
 def _slug(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    stem = ascii_name[:-4] if ascii_name.lower().endswith(".iso") else ascii_name
-    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
-    return "iso-" + (slug or "unnamed")
+    stem = name[:-4] if name.lower().endswith(".iso") else name
+    return "iso-" + _words_slug(stem)
+
+
+def _words_slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "unnamed"
 
 
 def _unique_id(base: str, used: set[str]) -> str:

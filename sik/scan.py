@@ -32,7 +32,7 @@ def scan_one(
             info = IsoFile(relative, size, iso.volume_id)
     except IsoReadError as exc:
         return ScanResult(IsoFile(relative, size), Unsupported(_strip_name(exc.message, path))), None
-    return ScanResult(info, verdict.outcome), verdict
+    return ScanResult(info, verdict.outcome, verdict.warnings), verdict
 
 
 def _strip_name(message: str, path: Path) -> str:

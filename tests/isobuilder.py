@@ -1,23 +1,13 @@
-"""Build tiny ISO files in tests: exactly the marker files a detector looks at, via pycdlib."""
+"""Build tiny ISO files in tests: exactly the marker files a detector looks at. The builder
+itself is sik.testkit's, public for plugin authors; this keeps the tests' older spelling."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-import pycdlib
-
-
-def _iso9660_name(part: str, is_dir: bool, index: int) -> str:
-    # Plain ISO 9660 level 3 names: upper case, limited charset; Rock Ridge carries the real one.
-    base = "".join(c if c.isalnum() else "_" for c in part.upper())[:24] or f"F{index}"
-    if is_dir:
-        return base[:31]
-    stem, _, ext = part.upper().rpartition(".")
-    stem = "".join(c if c.isalnum() else "_" for c in (stem or ext))[:24] or f"F{index}"
-    ext = "".join(c if c.isalnum() else "_" for c in ext)[:3] if stem != ext and "." in part else ""
-    return f"{stem}.{ext};1" if ext else f"{stem}.;1"
+from sik.testkit import IsoLayout
+from sik.testkit import build_iso as build_layout
 
 
 def build_iso(
@@ -29,49 +19,7 @@ def build_iso(
     joliet: bool = False,
 ) -> Path:
     """Write an ISO holding ``files`` (ISO path -> content); parent directories are implied."""
-    iso = pycdlib.PyCdlib()
-    iso.new(
-        interchange_level=3,
-        vol_ident=volume_id,
-        rock_ridge="1.09" if rock_ridge else None,
-        joliet=3 if joliet else None,
-    )
-    made: dict[PurePosixPath, str] = {PurePosixPath("/"): "/"}
-    for n, (name, content) in enumerate(sorted(files.items())):
-        target = PurePosixPath("/") / name.strip("/")
-        parent_iso = _ensure_dirs(iso, target.parent, made, rock_ridge, joliet)
-        data = content.encode() if isinstance(content, str) else content
-        iso_name = parent_iso.rstrip("/") + "/" + _iso9660_name(target.name, False, n)
-        kwargs: dict[str, str] = {}
-        if rock_ridge:
-            kwargs["rr_name"] = target.name
-        if joliet:
-            kwargs["joliet_path"] = str(target)
-        iso.add_fp(io.BytesIO(data), len(data), iso_name, **kwargs)
-    iso.write(str(path))
-    iso.close()
-    return path
-
-
-def _ensure_dirs(
-    iso: pycdlib.PyCdlib,
-    directory: PurePosixPath,
-    made: dict[PurePosixPath, str],
-    rr: bool,
-    joliet: bool,
-) -> str:
-    if directory in made:
-        return made[directory]
-    parent = _ensure_dirs(iso, directory.parent, made, rr, joliet)
-    iso_name = parent.rstrip("/") + "/" + _iso9660_name(directory.name, True, len(made))
-    kwargs: dict[str, str] = {}
-    if rr:
-        kwargs["rr_name"] = directory.name
-    if joliet:
-        kwargs["joliet_path"] = str(directory)
-    iso.add_directory(iso_name, **kwargs)
-    made[directory] = iso_name
-    return iso_name
+    return build_layout(IsoLayout(volume_id, files, joliet=joliet, rock_ridge=rock_ridge), path)
 
 
 # Real layouts, reduced to the files detectors read.

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sik.model import BootEntry, BootMethod, MenuOptions, Plan
+from sik.model import BootEntry, BootMethod, MenuOptions, Plan, Submenu
 from sik.render import grub_quote, render_grub_cfg
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -81,8 +81,13 @@ def sample_plan() -> Plan:
         ),
         _entry("other.iso", BootMethod.loopback_cfg, kernel=None, initrds=(), cmdline=()),
     )
+    older = _entry("debian-11.iso", BootMethod.live_boot, title="Debian 11.9.0", grub_class="debian")
+    newer = _entry("debian-12.iso", BootMethod.live_boot, title="Debian 12.11.0", grub_class="debian")
+    debian = Submenu("menu-debian", "Debian", (newer, older), grub_class="debian")
     return Plan(
-        entries=entries, options=MenuOptions(timeout=3, kernel_args=("console=ttyS0",), serial=True)
+        entries=(newer, older, *entries),
+        options=MenuOptions(timeout=3, kernel_args=("console=ttyS0",), serial=True),
+        menu=(debian, *entries),
     )
 
 
@@ -119,3 +124,18 @@ def test_user_template_overrides_built_in(tmp_path: Path) -> None:
     text = render_grub_cfg(sample_plan(), user_templates=tmp_path)
     assert "# custom iso-debian" in text
     assert "findiso=/boot/iso/debian.iso" not in text
+
+
+def test_submenu_holds_its_entries_indented() -> None:
+    text = render_grub_cfg(sample_plan())
+    block = text[text.index("submenu Debian") : text.index("\n}\n", text.index("submenu Debian"))]
+    assert "submenu Debian --class debian --id menu-debian {" in block
+    assert block.index("--id iso-debian-12") < block.index("--id iso-debian-11")
+    assert "\n  menuentry 'Debian 12.11.0' --class debian --id iso-debian-12 {\n" in block
+    assert "\n    linux (loop)/live/vmlinuz boot=live findiso=/boot/iso/debian-12.iso" in block
+
+
+def test_grub_path_names_the_submenu() -> None:
+    plan = sample_plan()
+    assert plan.grub_path("iso-debian-11") == "menu-debian>iso-debian-11"
+    assert plan.grub_path("iso-fedora") == "iso-fedora"

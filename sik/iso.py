@@ -137,7 +137,7 @@ class _LazyView:
                 break
             if offset + want > self._size:
                 return None  # a damaged extent reads as "no such file", never a crash
-            chunks.append(os.pread(self._fd, want, offset))
+            chunks.append(self._pread(want, offset))
         return b"".join(chunks).decode("utf-8", errors="replace")
 
     def first_existing(self, *paths: str) -> PurePosixPath | None:
@@ -341,10 +341,19 @@ class _LazyView:
             raise self._damaged(
                 f"a {what} at byte {offset} runs past the end of the file ({self._size} bytes)"
             )
-        data = os.pread(self._fd, length, offset)
+        data = self._pread(length, offset)
         if len(data) != length:
             raise self._damaged(f"short read of a {what} at byte {offset}")
         return data
+
+    def _pread(self, length: int, offset: int) -> bytes:
+        try:
+            return os.pread(self._fd, length, offset)
+        except OSError as exc:  # EIO from a failing stick, or a view used after its with block
+            raise IsoReadError(f"{self._name}: cannot read: {exc.strerror}") from exc
+
+    def close(self) -> None:
+        self._fd = -1  # never read a descriptor number the process has since reused
 
     def _damaged(self, why: str) -> IsoReadError:
         return IsoReadError(f"{self._name}: damaged ISO 9660 image ({why})")
@@ -356,7 +365,11 @@ def open_iso(path: Path) -> Iterator[IsoView]:
 
     The view reads lazily, so a damaged directory met later also raises IsoReadError."""
     with _opened(path) as (fp, size):
-        yield _LazyView(fp, path, size)
+        view = _LazyView(fp, path, size)
+        try:
+            yield view
+        finally:
+            view.close()
 
 
 @contextlib.contextmanager

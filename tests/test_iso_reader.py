@@ -232,3 +232,11 @@ def test_truncated_and_non_iso_files_keep_their_reasons(tmp_path: Path) -> None:
     junk.write_bytes(b"x" * 40000)
     with pytest.raises(IsoReadError, match="not an ISO 9660 image"), open_iso(junk):
         pass
+
+
+def test_view_used_after_its_with_block_raises_a_clear_error(tmp_path: Path) -> None:
+    iso = build_iso(tmp_path / "d.iso", DEBIAN_LIVE)
+    with open_iso(iso) as view:
+        assert view.is_dir("live")
+    with pytest.raises(IsoReadError, match="cannot read"):
+        view.listdir(".disk")

@@ -11,12 +11,14 @@ module and of the sik modules a detection depends on), or when it does not parse
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import inspect
 import json
 import logging
 import os
 import sys
+import time
 import types
 from collections.abc import Sequence
 from enum import Enum
@@ -35,6 +37,12 @@ log = logging.getLogger(__name__)
 CACHE_NAME = "scan-cache.json"
 FORMAT = 1
 _EDGE = 1024 * 1024
+# Linux sets a file's ctime on every change and no program can set it back, so on ext4 a file
+# whose size, mtime, ctime and inode are as they were when its edges were hashed has not been
+# written since, and is not hashed again. FAT and exFAT keep a creation time instead of a
+# ctime, so there the hash is always taken; so it is while a hash is younger than this margin
+# after the last change (FAT's 2-second clock, and writes racing the hash).
+_SETTLED_NS = 2_000_000_000
 # sik's own modules whose code shapes a scan result besides the detectors themselves.
 _SIK_MODULES = ("sik.iso", "sik.detect", "sik.facts", "sik.model", "sik.scan", "sik.cache")
 
@@ -46,6 +54,14 @@ class Cached:
     volume_id: str | None
     outcome: Detection | Unsupported
     warnings: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Seen:
+    """The identity computed for a file when it had a given stat, and when it was hashed."""
+
+    identity: str
+    hashed_ns: int
 
 
 class _Corrupt(Exception):
@@ -88,23 +104,43 @@ class ScanCache:
     """Answers by ISO identity. ``save`` keeps only the answers used since ``load``, so the
     file never holds ISOs that have left the stick."""
 
-    def __init__(self, path: Path, fingerprint: str, entries: dict[str, Cached]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        fingerprint: str,
+        entries: dict[str, Cached],
+        seen: dict[str, Seen],
+        trust_stat: bool,
+    ) -> None:
         self.path = path
         self._fingerprint = fingerprint
-        self._old = entries
+        self._old, self._old_seen = entries, seen
         self._used: dict[str, Cached] = {}
+        self._seen: dict[str, Seen] = {}
+        self._trust_stat = trust_stat
 
     @classmethod
-    def load(cls, path: Path, fingerprint: str) -> ScanCache:
+    def load(cls, path: Path, fingerprint: str, *, trust_stat: bool = False) -> ScanCache:
+        """``trust_stat``: the stick's filesystem keeps a real ctime (ext4), see _SETTLED_NS."""
+        entries: dict[str, Cached] = {}
+        seen: dict[str, Seen] = {}
         try:
-            raw = json.loads(path.read_bytes())
-            entries = _entries(raw, fingerprint)
+            entries, seen = _parse(json.loads(path.read_bytes()), fingerprint)
         except FileNotFoundError:
-            entries = {}
+            pass
         except (OSError, ValueError, _Corrupt) as exc:
             log.debug("discarding scan cache %s: %s", path, exc)
-            entries = {}
-        return cls(path, fingerprint, entries)
+        return cls(path, fingerprint, entries, seen, trust_stat)
+
+    def identity(self, path: Path) -> str:
+        """``iso_identity(path)``, without reading the file when its stat proves it unchanged."""
+        st = os.stat(path)
+        key = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+        known = self._old_seen.get(key)
+        if not (self._trust_stat and known and known.hashed_ns > st.st_ctime_ns + _SETTLED_NS):
+            known = Seen(iso_identity(path), time.time_ns())
+        self._seen[key] = known
+        return known.identity
 
     def get(self, identity: str) -> Cached | None:
         found = self._old.get(identity)
@@ -121,22 +157,28 @@ class ScanCache:
             "sik": __version__,
             "fingerprint": self._fingerprint,
             "entries": {k: _encode(v) for k, v in sorted(self._used.items())},
+            "seen": {k: _encode(v) for k, v in sorted(self._seen.items())},
         }
-        data = (json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        # No indent: json's C encoder only serves compact output.
+        data = (json.dumps(body, sort_keys=True, ensure_ascii=False) + "\n").encode()
         try:
             write_atomically(self.path, data)
         except OSError as exc:  # a read-only stick costs speed next time, nothing else
             log.debug("cannot write scan cache %s: %s", self.path, exc)
 
 
-def _entries(raw: object, fingerprint: str) -> dict[str, Cached]:
+def _parse(raw: object, fingerprint: str) -> tuple[dict[str, Cached], dict[str, Seen]]:
     if not isinstance(raw, dict) or not isinstance(raw.get("entries"), dict):
         raise _Corrupt("not a sik scan cache")
     if raw.get("format") != FORMAT or raw.get("sik") != __version__:
         raise _Corrupt(f"written by sik {raw.get('sik')!r}, format {raw.get('format')!r}")
     if raw.get("fingerprint") != fingerprint:
         raise _Corrupt("written for another set of detectors")
-    return {str(k): _decode(Cached, v) for k, v in raw["entries"].items()}
+    seen = raw.get("seen", {})
+    if not isinstance(seen, dict):
+        raise _Corrupt("not a sik scan cache")
+    entries = {str(k): _decode(Cached, v) for k, v in raw["entries"].items()}
+    return entries, {str(k): _decode(Seen, v) for k, v in seen.items()}
 
 
 def _encode(value: object) -> Any:
@@ -191,8 +233,13 @@ def _decode(hint: Any, raw: Any) -> Any:
     raise _Corrupt(f"{raw!r} is not a {hint}")
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
 def _decode_dataclass(cls: type, raw: Any) -> Any:
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     if not isinstance(raw, dict) or set(raw) - names:
         raise _Corrupt(f"fields do not match {cls.__name__}")

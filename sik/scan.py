@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from sik.cache import CACHE_NAME, Cached, ScanCache, fingerprint, iso_identity
+from sik.cache import CACHE_NAME, Cached, ScanCache, fingerprint
 from sik.detect import LoadedDetector, Verdict, detect
 from sik.errors import IsoReadError
 from sik.iso import open_iso
-from sik.model import IsoFile, ScanResult, Unsupported
+from sik.model import FsType, IsoFile, ScanResult, Unsupported
 from sik.stick import Stick
 
 
@@ -48,7 +48,7 @@ def scan_stick(
     key = fingerprint(detectors) if use_cache else None
     if key is None:
         return tuple(scan_one(stick, path, detectors)[0] for path in iso_files(stick))
-    cache = ScanCache.load(stick.sik_dir / CACHE_NAME, key)
+    cache = ScanCache.load(stick.sik_dir / CACHE_NAME, key, trust_stat=stick.fs is FsType.ext4)
     results = tuple(_scan_cached(stick, path, detectors, cache) for path in iso_files(stick))
     cache.save()
     return results
@@ -58,7 +58,7 @@ def _scan_cached(
     stick: Stick, path: Path, detectors: Sequence[LoadedDetector], cache: ScanCache
 ) -> ScanResult:
     try:
-        identity = iso_identity(path)
+        identity = cache.identity(path)
     except OSError:  # scan_one words the reason the file cannot be read
         return scan_one(stick, path, detectors)[0]
     known = cache.get(identity)

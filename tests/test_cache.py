@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+import sik.cache
 import sik.scan
 from sik.cache import CACHE_NAME, ScanCache, fingerprint, iso_identity
 from sik.detect import Detector, LoadedDetector
 from sik.generate import build_menu
 from sik.iso import IsoView
-from sik.model import BootMethod, Detection, MenuOptions, ScanResult
+from sik.model import BootMethod, Detection, FsType, MenuOptions, ScanResult
 from sik.scan import scan_stick
 from sik.stick import Stick
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, build_iso
@@ -177,3 +178,74 @@ def test_cache_round_trips_every_outcome(stick: Stick, detectors: tuple[LoadedDe
         found = cache.get(iso_identity(iso))
         assert found is not None
     assert ScanCache.load(stick.sik_dir / CACHE_NAME, "other").get(iso_identity(iso)) is None
+
+
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every ISO whose edges are really read and hashed (the real iso_identity, recorded)."""
+    seen: list[Path] = []
+    real = sik.cache.iso_identity
+
+    def recording(path: Path) -> str:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(sik.cache, "iso_identity", recording)
+    return seen
+
+
+def _settle(stick: Stick) -> None:
+    """Make every recorded hash look taken well after the file's last change."""
+    path = stick.sik_dir / CACHE_NAME
+    body = json.loads(path.read_text())
+    for seen in body["seen"].values():
+        seen["hashed_ns"] += 60 * 10**9
+    path.write_text(json.dumps(body))
+
+
+def test_settled_iso_on_ext4_is_not_read_at_all(
+    stick: Stick, detectors: tuple[LoadedDetector, ...], opened: list[Path], hashed: list[Path]
+) -> None:
+    _fill(stick)
+    first = scan_stick(stick, detectors)
+    assert len(hashed) == 3
+    hashed.clear()
+    scan_stick(stick, detectors)
+    assert len(hashed) == 3  # hashed moments after the files were written: not trusted yet
+    _settle(stick)
+    hashed.clear()
+    opened.clear()
+    assert scan_stick(stick, detectors) == first
+    assert hashed == [] and opened == []
+
+
+def test_fat_and_exfat_sticks_always_hash(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...], hashed: list[Path]
+) -> None:
+    fat = Stick(root=tmp_path / "fat", fs=FsType.fat32)
+    fat.root.mkdir()
+    fat.create_layout()
+    _fill(fat)
+    scan_stick(fat, detectors)
+    _settle(fat)
+    hashed.clear()
+    scan_stick(fat, detectors)
+    assert len(hashed) == 3
+
+
+def test_rewrite_keeping_size_and_mtime_is_seen_through_ctime(
+    stick: Stick, detectors: tuple[LoadedDetector, ...], hashed: list[Path]
+) -> None:
+    _fill(stick)
+    scan_stick(stick, detectors)
+    _settle(stick)
+    debian = stick.iso_dir / "debian.iso"
+    stat = debian.stat()
+    with open(debian, "r+b") as f:  # in place: same inode, same size
+        f.seek(16 * 2048 + 40)
+        f.write(b"REWRITTEN".ljust(32))
+    os.utime(debian, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    hashed.clear()
+    results = {r.iso.path.name: r for r in scan_stick(stick, detectors)}
+    assert hashed == [debian]
+    assert results["debian.iso"].iso.volume_id == "REWRITTEN"

@@ -122,11 +122,10 @@ def figure(sample: Sample) -> str:
 
 
 def _times(peer: Sample, ours: Sample) -> str:
-    return (
-        f"sik ×{peer.seconds / ours.seconds:,.0f} faster"
-        if peer.seconds >= ours.seconds
-        else (f"sik ×{ours.seconds / peer.seconds:.1f} slower")
-    )
+    ratio = peer.seconds / ours.seconds
+    if ratio < 1:
+        return f"sik ×{1 / ratio:.1f} slower"
+    return f"sik ×{ratio:,.0f} faster" if ratio >= 10 else f"sik ×{ratio:.1f} faster"
 
 
 # --- 1. detection ---------------------------------------------------------------------------

@@ -37,6 +37,7 @@ _MAX_DESCRIPTORS = 64  # volume descriptors before the terminator
 _MAX_DIR_BYTES = 32 * 1024 * 1024  # one directory extent (about 150,000 entries)
 _MAX_DEPTH = 64  # path components in one question
 _MAX_CONTINUATIONS = 16  # SUSP CE areas chained from one record
+_MAX_METADATA_BYTES = 256 * 1024 * 1024  # all descriptors, directories and CE areas of one open
 _JOLIET_ESCAPES = (b"%/@", b"%/C", b"%/E")  # UCS-2 levels 1, 2, 3
 _RRIP_IDS = (b"RRIP_1991A", b"IEEE_P1282", b"IEEE_1282")
 _FLAG_DIR, _FLAG_MULTI_EXTENT = 0x02, 0x80
@@ -102,6 +103,7 @@ class _LazyView:
         self._name = path.name
         self._size = size
         self._dirs: dict[int, dict[str, _Entry]] = {}
+        self._budget = _MAX_METADATA_BYTES
         pvd, joliet = self._descriptors()
         self.volume_id = pvd[40:72].decode("ascii", errors="replace").rstrip(" \x00")
         self._block = int.from_bytes(pvd[128:130], "little") or SECTOR
@@ -337,6 +339,9 @@ class _LazyView:
     # --- bytes -------------------------------------------------------------------------------
 
     def _read(self, offset: int, length: int, what: str) -> bytes:
+        self._budget -= length
+        if self._budget < 0:  # e.g. a huge directory whose every record chains CE areas
+            raise self._damaged("answering needs more metadata than any real ISO has")
         if offset + length > self._size:
             raise self._damaged(
                 f"a {what} at byte {offset} runs past the end of the file ({self._size} bytes)"

@@ -12,6 +12,7 @@ from typing import Any
 import pycdlib
 import pytest
 
+import sik.iso
 from sik.errors import IsoReadError
 from sik.iso import SECTOR, IsoView, open_iso, open_iso_tree
 from sik.run import run
@@ -240,3 +241,10 @@ def test_view_used_after_its_with_block_raises_a_clear_error(tmp_path: Path) -> 
         assert view.is_dir("live")
     with pytest.raises(IsoReadError, match="cannot read"):
         view.listdir(".disk")
+
+
+def test_metadata_reads_are_bounded_per_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    iso = _new_iso(tmp_path / "many.iso", 400)  # /D spans several sectors
+    monkeypatch.setattr(sik.iso, "_MAX_METADATA_BYTES", 16 * SECTOR)
+    with open_iso(iso) as view, pytest.raises(IsoReadError, match="more metadata than any real ISO"):
+        view.listdir("d")

@@ -75,18 +75,17 @@ def _equal(a: Path, b: Path) -> bool:
                 return True
 
 
-def copy_iso(job: CopyJob, progress: Progress | None = None) -> None:
-    """Copy one file to a hidden temporary name, fsync, then rename into place."""
+def copy_iso(job: CopyJob, progress: Progress | None = None) -> str:
+    """Copy one file to a hidden temporary name, fsync, then rename into place.
+
+    Returns the SHA-256 of the bytes copied (hex), computed in the same pass as the copy."""
+    from sik.fastcopy import copy_hash_sync
+
     job.target.parent.mkdir(parents=True, exist_ok=True)
     partial = job.target.with_name(f".{job.target.name}.partial")
     try:
-        with open(job.source, "rb") as src, open(partial, "wb") as dst:
-            while block := src.read(_CHUNK):
-                dst.write(block)
-                if progress:
-                    progress(len(block))
-            dst.flush()
-            os.fsync(dst.fileno())
+        with open(job.source, "rb", buffering=0) as src, open(partial, "wb", buffering=0) as dst:
+            digest = copy_hash_sync(src.fileno(), dst.fileno(), progress)
         os.replace(partial, job.target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -98,3 +97,4 @@ def copy_iso(job: CopyJob, progress: Progress | None = None) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    return digest

@@ -23,6 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: typer's rich help formatter loads markdown-it and pygments, which took
+    # longer than everything else `sik --help` does.
+    rich_markup_mode=None,
 )
 
 ImageOpt = Annotated[
@@ -185,14 +188,14 @@ def list_(
 ) -> None:
     """Show each ISO on the stick: what it is, how it boots, or why it does not."""
     from sik.access import open_stick
-    from sik.generate import build_menu
+    from sik.generate import plan_stick
 
     with open_stick(image, stick) as opened:
-        menu = build_menu(opened)
+        _, rows = plan_stick(opened)
     if as_json:
-        typer.echo(json.dumps([_row_json(r) for r in menu.rows], indent=2, ensure_ascii=False))
+        typer.echo(json.dumps([_row_json(r) for r in rows], indent=2, ensure_ascii=False))
         return
-    _print_table(menu.rows)
+    _print_table(rows)
 
 
 def _row_json(row: object) -> dict[str, object]:

@@ -12,7 +12,6 @@ from sik.detect import LoadedDetector, load_detectors
 from sik.model import MenuOptions, Plan
 from sik.options import dump_options, load_detector_options, load_options
 from sik.plan import PlannedIso, plan
-from sik.render import render_grub_cfg
 from sik.run import run
 from sik.scan import scan_stick
 from sik.stick import Stick, write_atomically
@@ -25,14 +24,23 @@ class Menu:
     grub_cfg: str
 
 
+def plan_stick(
+    stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
+) -> tuple[Plan, tuple[PlannedIso, ...]]:
+    """Scan, detect and plan without rendering: all that `sik list` needs."""
+    stick.check()
+    options = options if options is not None else load_options(stick.options_file)
+    results = scan_stick(stick, detectors if detectors is not None else stick_detectors(stick))
+    return plan(results, options, stick.fs, stick.uuid)
+
+
 def build_menu(
     stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
-    stick.check()
-    options = options if options is not None else load_options(stick.options_file)
-    results = scan_stick(stick, detectors if detectors is not None else stick_detectors(stick))
-    menu_plan, rows = plan(results, options, stick.fs, stick.uuid)
+    from sik.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
+
+    menu_plan, rows = plan_stick(stick, options, detectors)
     text = render_grub_cfg(menu_plan, user_templates=stick.sik_dir / "templates")
     return Menu(menu_plan, rows, text)
 

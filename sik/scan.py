@@ -1,14 +1,16 @@
-"""Stick -> scan results: open each ISO in /boot/iso read-only and let the detectors look."""
+"""Stick -> scan results: open each ISO in /boot/iso read-only and let the detectors look,
+unless the scan cache already knows the answer for that exact file."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from sik.cache import CACHE_NAME, Cached, ScanCache, fingerprint
 from sik.detect import LoadedDetector, Verdict, detect
 from sik.errors import IsoReadError
 from sik.iso import open_iso
-from sik.model import IsoFile, ScanResult, Unsupported
+from sik.model import FsType, IsoFile, ScanResult, Unsupported
 from sik.stick import Stick
 
 
@@ -40,5 +42,31 @@ def _strip_name(message: str, path: Path) -> str:
     return message[len(prefix) :] if message.startswith(prefix) else message
 
 
-def scan_stick(stick: Stick, detectors: Sequence[LoadedDetector]) -> tuple[ScanResult, ...]:
-    return tuple(scan_one(stick, path, detectors)[0] for path in iso_files(stick))
+def scan_stick(
+    stick: Stick, detectors: Sequence[LoadedDetector], *, use_cache: bool = True
+) -> tuple[ScanResult, ...]:
+    key = fingerprint(detectors) if use_cache else None
+    if key is None:
+        return tuple(scan_one(stick, path, detectors)[0] for path in iso_files(stick))
+    cache = ScanCache.load(stick.sik_dir / CACHE_NAME, key, trust_stat=stick.fs is FsType.ext4)
+    results = tuple(_scan_cached(stick, path, detectors, cache) for path in iso_files(stick))
+    cache.save()
+    return results
+
+
+def _scan_cached(
+    stick: Stick, path: Path, detectors: Sequence[LoadedDetector], cache: ScanCache
+) -> ScanResult:
+    try:
+        identity = cache.identity(path)
+    except OSError:  # scan_one words the reason the file cannot be read
+        return scan_one(stick, path, detectors)[0]
+    known = cache.get(identity)
+    if known is not None:
+        size = int(identity.split(":", 1)[0])
+        return ScanResult(
+            IsoFile(stick.on_stick(path), size, known.volume_id), known.outcome, known.warnings
+        )
+    result = scan_one(stick, path, detectors)[0]
+    cache.put(identity, Cached(result.iso.volume_id, result.outcome, result.warnings))
+    return result

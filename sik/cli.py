@@ -62,7 +62,19 @@ def install(
         str, typer.Option("--fs", help="Data partition filesystem: ext4, exfat or fat32.")
     ] = "ext4",
     yes: Annotated[bool, typer.Option("--yes", help="Erase DEVICE without asking.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing image file.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite an existing image file; allow a fixed (non-USB) disk."),
+    ] = False,
+    unmount: Annotated[
+        bool, typer.Option("--unmount", help="Unmount DEVICE's mounted filesystems first.")
+    ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update", help="Refresh GRUB and sik's files on an existing stick; keep ISOs and data."
+        ),
+    ] = False,
 ) -> None:
     """Make a new stick: partitions, filesystems and GRUB for BIOS and UEFI."""
     from sik.model import FsType
@@ -73,12 +85,13 @@ def install(
         raise SikError(f"unknown filesystem {fs!r}", hint="choose ext4, exfat or fat32") from None
     if device is not None and image is not None:
         raise SikError("give either a DEVICE or --image, not both")
+    if device is not None and _is_image_path(device):
+        device, image = None, device
+    if update:
+        _update(device, image, unmount=unmount)
+        return
     if device is not None:
-        if not yes:
-            raise SikError(
-                f"this would erase everything on {device}",
-                hint=f"rerun as `sik install {device} --yes` if that is what you want",
-            )
+        _confirm_device(device, force=force, unmount=unmount, yes=yes)
         target, new_size = device, None
     else:
         target = image or Path("sik.img")
@@ -96,6 +109,62 @@ def install(
         f"✓ {target} is ready (data partition {fs_type}, UUID {layout.data_uuid})", style="green"
     )
     console.print(f"  next: sik add --image {target} FILE.iso")
+
+
+def _is_image_path(path: Path) -> bool:
+    """A regular file, or a new name outside /dev: an image, not a drive."""
+    if path.exists():
+        return path.is_file()
+    return not path.absolute().is_relative_to("/dev")
+
+
+def _confirm_device(device: Path, *, force: bool, unmount: bool, yes: bool) -> None:
+    """Refuse what must not be erased; show what will be; ask for the name to be typed back."""
+    from sik.install import guard_device, unmount_all
+
+    target = guard_device(device, force=force, unmount=unmount)
+    if target.mounted:
+        for mountpoint in target.mounted:
+            console.print(f"• unmounting {mountpoint}")
+        target = unmount_all(device, target, force=force)
+    _describe(target.drive)
+    if yes:
+        return
+    answer = typer.prompt(f"Everything on it will be lost. Type {device} to erase it")
+    if answer.strip() != str(device):
+        raise SikError(f"you typed {answer.strip()!r}, not {str(device)!r}: nothing was changed")
+
+
+def _describe(drive: Any) -> None:
+    from sik.devices import human_size
+
+    console.print(
+        f"{drive.path}: {drive.model or 'unknown model'}, {human_size(drive.size)}, "
+        f"{drive.transport or 'unknown transport'}{', removable' if drive.removable else ''}"
+    )
+    for part in drive.partitions:
+        where = ", ".join(part.mountpoints) or "not mounted"
+        console.print(
+            f"  {part.path}: {human_size(part.size)} {part.fstype or '?'} "
+            f"{part.label or part.partlabel or ''} ({where})"
+        )
+    if not drive.partitions:
+        console.print("  no partitions the kernel knows of")
+
+
+def _update(device: Path | None, image: Path | None, *, unmount: bool) -> None:
+    from sik.install import guard_device, unmount_all
+    from sik.install import update as do_update
+
+    target = device or image or Path("sik.img")
+    if device is not None:
+        checked = guard_device(device, force=True, unmount=unmount, needed=0)
+        if checked.mounted:
+            unmount_all(device, checked, force=True, needed=0)
+    elif not target.exists():
+        raise SikError(f"{target} does not exist", hint="make a stick with `sik install` first")
+    do_update(target, step=lambda s: console.print(f"• {s}"))
+    console.print(f"✓ {target}: GRUB and sik's files refreshed; ISOs and your files kept", style="green")
 
 
 @app.command()
@@ -289,3 +358,39 @@ def detect(
     if explain:
         for name, priority, detection in verdict.matches:
             console.print(f"  {name} (priority {priority}): {'; '.join(detection.evidence)}")
+
+
+@app.command()
+def devices(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
+) -> None:
+    """List the drives a stick could be made on: model, size, transport, partitions, sik or not."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from sik.devices import drive_json, human_size, list_drives
+
+    drives = list_drives()
+    if as_json:
+        typer.echo(json.dumps([drive_json(d) for d in drives], indent=2, ensure_ascii=False))
+        return
+    table = Table(title="Drives", title_justify="left")
+    for column in ("device", "model", "size", "transport", "removable", "partitions", "sik"):
+        table.add_column(column, overflow="fold")
+    for drive in drives:
+        parts = [
+            f"{p.path} {p.fstype or ''} {' '.join(p.mountpoints) or ''}".strip()
+            for p in drive.partitions
+        ]
+        if drive.mountpoints:
+            parts.insert(0, f"mounted on {' '.join(drive.mountpoints)}")
+        table.add_row(
+            Text(drive.path),
+            Text(drive.model or "—"),
+            Text(human_size(drive.size)),
+            Text(drive.transport or "—"),
+            Text("yes" if drive.removable else "no"),
+            Text("\n".join(parts) or "—"),
+            Text("yes" if drive.is_sik else "no", style="green" if drive.is_sik else ""),
+        )
+    console.print(table)

@@ -4,6 +4,7 @@ temporary name, synced, then renamed, so an interrupted copy never looks like an
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from sik.stick import Stick
 
 _CHUNK = 8 * 1024 * 1024
 Progress = Callable[[int], None]
+BlockObserver = Callable[[bytes], None]
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,21 @@ def _equal(a: Path, b: Path) -> bool:
                 return True
 
 
-def copy_iso(job: CopyJob, progress: Progress | None = None) -> None:
-    """Copy one file to a hidden temporary name, fsync, then rename into place."""
+def copy_iso(
+    job: CopyJob, progress: Progress | None = None, on_block: BlockObserver | None = None
+) -> str:
+    """Copy one file to a hidden temporary name, fsync, then rename into place; return the
+    SHA-256 (hex) of what was copied, computed in the same pass."""
     job.target.parent.mkdir(parents=True, exist_ok=True)
     partial = job.target.with_name(f".{job.target.name}.partial")
+    digest = hashlib.sha256()
     try:
         with open(job.source, "rb") as src, open(partial, "wb") as dst:
             while block := src.read(_CHUNK):
                 dst.write(block)
+                digest.update(block)
+                if on_block:
+                    on_block(block)
                 if progress:
                     progress(len(block))
             dst.flush()
@@ -98,3 +107,4 @@ def copy_iso(job: CopyJob, progress: Progress | None = None) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    return digest.hexdigest()

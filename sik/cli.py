@@ -178,6 +178,7 @@ def add(
 
     from sik.access import open_stick
     from sik.add import copy_iso, plan_copies
+    from sik.manifest import ChunkHasher, FileRecord, record
 
     with open_stick(image, stick) as opened:
         opened.check()
@@ -186,7 +187,9 @@ def add(
         with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             for job in jobs:
                 task = bar.add_task(job.source.name, total=job.size)
-                copy_iso(job, functools.partial(_advance, bar, task))
+                chunks = ChunkHasher()
+                digest = copy_iso(job, functools.partial(_advance, bar, task), chunks.update)
+                record(opened, {job.target: FileRecord(job.size, digest, chunks.chunks())})
                 console.print(f"✓ copied {job.source.name}")
         raise typer.Exit(_generate(opened))
 
@@ -394,3 +397,65 @@ def devices(
             Text("yes" if drive.is_sik else "no", style="green" if drive.is_sik else ""),
         )
     console.print(table)
+
+
+@app.command()
+def verify(
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="A distribution's SHA256SUMS file.", metavar="FILE"),
+    ] = None,
+    signature: Annotated[
+        Path | None,
+        typer.Option("--signature", help="Detached OpenPGP signature of it.", metavar="SIG"),
+    ] = None,
+    keyring: Annotated[
+        Path | None,
+        typer.Option("--keyring", help="Keys for --signature (not .kbx).", metavar="K"),
+    ] = None,
+    record_new: Annotated[
+        bool,
+        typer.Option("--record", help="Add unrecorded files to the manifest as they are now."),
+    ] = False,
+) -> None:
+    """Check every ISO and ExtensionImage against the manifest (and a distribution's sums)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from sik.access import open_stick
+    from sik.manifest import load_manifest, record
+    from sik.verify import Status, check_against, parse_sums, total_bytes, verify_signature, verify_stick
+
+    if (signature is None) != (keyring is None) or (signature is not None and against is None):
+        raise SikError("--signature and --keyring go together, with --against")
+    sums = None
+    if against is not None:
+        data = against.read_bytes()
+        if signature is not None and keyring is not None:
+            key = verify_signature(data, signature, keyring)
+            console.print(f"✓ {against.name}: good signature by {key}", style="green")
+        sums = parse_sums(data.decode(errors="replace"))
+    with open_stick(image, stick) as opened:
+        opened.check()
+        manifest = load_manifest(opened)
+        columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("verifying", total=total_bytes(opened))
+            findings, now = verify_stick(opened, manifest, functools.partial(_advance, bar, task))
+        if record_new:
+            new = {opened.root / f.path: now[f.path] for f in findings if f.status is Status.unrecorded}
+            if new:
+                record(opened, new)
+                findings = tuple(f for f in findings if f.status is not Status.unrecorded)
+                console.print(f"✓ recorded {len(new)} file(s) in the manifest")
+    if sums is not None:
+        findings += check_against(sums, now)
+    for finding in findings:
+        style = "red" if finding.status.is_problem() else "green"
+        detail = f": {finding.detail}" if finding.detail else ""
+        console.print(f"{finding.status}: {finding.path}{detail}", style=style)
+    problems = [f for f in findings if f.status.is_problem()]
+    if problems:
+        raise SikError(f"{len(problems)} problem(s) found", hint="re-copy the files named above")
+    console.print(f"✓ {len(now)} file(s) intact", style="green")

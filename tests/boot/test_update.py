@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from sik.access import open_stick
 from sik.cli import app
 from sik.model import Firmware
-from tests.boot.conftest import MEMTEST_MARKER, STICK_NAMES, copy_of
+from tests.boot.conftest import MEMTEST_MARKER, SERIAL_MENU, STICK_NAMES, copy_of
 from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos
 
@@ -62,16 +62,7 @@ def updated(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFactory)
     memtest = work / STICK_NAMES["memtest"]
     memtest.symlink_to(fixture_isos.memtest)
     _sik("install", "--image", image, "--size", "400M")
-    _sik(
-        "generate",
-        "--image",
-        image,
-        "--kernel-args",
-        "console=ttyS0,115200",
-        "--serial",
-        "--timeout",
-        "1",
-    )
+    _sik("generate", "--image", image, *SERIAL_MENU)
     _sik("add", "--image", image, memtest)
     with open_stick(image, None) as stick:
         stick.custom_cfg.write_text("menuentry 'my own entry' { true }\n")

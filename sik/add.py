@@ -11,7 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sik.errors import SikError, StickError
+from sik.errors import IsoReadError, SikError, StickError
+from sik.iso import open_iso
 from sik.stick import Stick
 
 _CHUNK = 8 * 1024 * 1024
@@ -47,7 +48,20 @@ def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
             )
         jobs.append(CopyJob(source, stick.iso_dir / source.name, size))
     _check_space(stick, jobs)
+    for job in jobs:  # last: the cheap checks above need no read of the files
+        _check_is_iso(job.source)
     return tuple(jobs)
+
+
+def _check_is_iso(source: Path) -> None:
+    """Open the file as the scan will: junk named .iso, a truncated download or a damaged
+    image is refused here, before the stick is touched, with the scan's own reason."""
+    try:
+        with open_iso(source):
+            pass
+    except IsoReadError as exc:
+        hint = "sik add copies ISO 9660 images; check the download"
+        raise IsoReadError(exc.message, hint=hint) from exc
 
 
 def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:

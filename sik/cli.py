@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +44,12 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Log every command sik runs.")] = False,
 ) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
+
+
+def printable(name: str) -> str:
+    """A file name on one line: bytes that are not UTF-8 and control characters as \\xHH."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _parse_size(text: str) -> int:
@@ -87,6 +94,9 @@ def install(
         raise SikError("give either a DEVICE or --image, not both")
     if device is not None and _is_image_path(device):
         device, image = None, device
+    from sik.install import check_host_tools
+
+    check_host_tools()  # before anything is erased or created
     if update:
         _update(device, image, unmount=unmount)
         return
@@ -214,11 +224,11 @@ def _generate(opened: object, **overrides: object) -> int:
         f"✓ grub.cfg {'written' if changed else 'unchanged'}: {entries} entries", style="green"
     )
     for row in skipped:
-        console.print(f"  skipped {row.scan.iso.path.name}: {row.notes[0]}", style="yellow")
+        console.print(f"  skipped {printable(row.scan.iso.path.name)}: {row.notes[0]}", style="yellow")
     for row in menu.rows:
         if row.entry is not None:
             for note in row.notes:
-                console.print(f"  warning: {row.scan.iso.path.name}: {note}", style="yellow")
+                console.print(f"  warning: {printable(row.scan.iso.path.name)}: {note}", style="yellow")
     return EXIT_SKIPPED if skipped else 0
 
 
@@ -297,7 +307,7 @@ def _print_table(rows: object) -> None:
         item = _row_json(row)
         status = item["status"] if not item["notes"] else f"{item['status']}: {'; '.join(item['notes'])}"  # type: ignore[arg-type]
         table.add_row(
-            Text(str(item["file"])),
+            Text(printable(str(item["file"]))),
             Text(str(item["distribution"] or "—")),
             Text(str(item["version"] or "—")),
             Text(str(item["arch"] or "—")),

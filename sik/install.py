@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from sik.bootloader import install_grub
+from sik.bootloader import grub_lib_dir, install_grub
 from sik.devices import UDEV_DATA, Drive, list_drives, lsblk_json
 from sik.drive import MIN_DISK_SIZE, DriveLayout, create_image, format_partitions, partition, read_layout
 from sik.errors import StickError
 from sik.generate import build_menu, write_menu
 from sik.grubenv import update_env
 from sik.guard import SystemView, Target, check_target, whole_disk
-from sik.model import FsType, MenuOptions
+from sik.model import Firmware, FsType, MenuOptions
 from sik.mount import mounted_data_partition
-from sik.run import run
+from sik.run import find_tool, run
 from sik.stick import Stick
 
 Step = Callable[[str], None]
@@ -23,6 +23,7 @@ Step = Callable[[str], None]
 def install(target: Path, *, fs: FsType, size: int | None, step: Step = lambda _: None) -> DriveLayout:
     """Partition, format and make bootable ``target``; an image file is created when ``size``
     is given. Everything on the target is lost: callers confirm first."""
+    check_host_tools()
     if size is not None:
         step(f"creating {target} ({size / 2**30:.1f} GiB, sparse)")
         create_image(target, size)
@@ -43,6 +44,20 @@ def install(target: Path, *, fs: FsType, size: int | None, step: Step = lambda _
     return layout
 
 
+def check_host_tools() -> None:
+    """Stop before the first byte is written when this machine lacks what sik needs to finish:
+    a stick partitioned and formatted, then left without a boot loader, helps nobody."""
+    find_tool(
+        "grub-mkimage",
+        "grub2-mkimage",
+        reason="build GRUB's boot images",
+        hint="install grub-common (Debian, Ubuntu; grub2-tools on Fedora)",
+    )
+    for firmware in Firmware:
+        grub_lib_dir(firmware)
+    find_tool("mcopy", reason="write to the EFI System Partition", hint="install mtools")
+
+
 def update(target: Path, *, step: Step = lambda _: None) -> DriveLayout:
     """Refresh GRUB (both images and the modules) and sik's own files on an existing stick.
 
@@ -50,6 +65,7 @@ def update(target: Path, *, step: Step = lambda _: None) -> DriveLayout:
     grub.cfg (from the options saved on the stick) and a missing grubenv. ISOs, extensions,
     $HOME, /boot/sik/custom.cfg and every other file stay as they are.
     """
+    check_host_tools()
     layout = read_layout(target)
     if layout.data_fs is None or layout.data_uuid is None:
         raise StickError(

@@ -23,6 +23,7 @@ from sik.model import (
 # own, so such a path cannot contain either.
 _PATH_ON_CMDLINE = frozenset({BootMethod.live_boot, BootMethod.dracut_live})
 _CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ def _plan_one(
         assert isinstance(result.outcome, Unsupported)
         return PlannedIso(result, None, "unsupported", (result.outcome.reason,))
     iso_path = str(result.iso.path)
+    if unnameable := _unnameable(iso_path):
+        return PlannedIso(result, None, "unsupported", (unnameable,))
     if detection.method in _PATH_ON_CMDLINE and _CMDLINE_UNSAFE.search(iso_path):
         reason = (
             f"{detection.method} cannot find an ISO whose path contains white space or a double quote: "
@@ -67,7 +70,7 @@ def _plan_one(
         )
     entry = BootEntry(
         id=_unique_id(_slug(result.iso.path.name), used_ids),
-        title=_title(detection),
+        title=_CONTROL.sub(" ", _title(detection)),
         iso=result.iso.path,
         method=detection.method,
         kernel=detection.kernel,
@@ -77,6 +80,17 @@ def _plan_one(
         grub_class=detection.grub_class,
     )
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
+
+
+def _unnameable(iso_path: str) -> str | None:
+    """Why GRUB cannot name this file in grub.cfg (UTF-8 text, one line per command), if so."""
+    if _CONTROL.search(iso_path):
+        return "its file name holds a line break or control character: rename the file"
+    try:
+        iso_path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its file name is not valid UTF-8: rename the file"
+    return None
 
 
 def _cmdline(detection: Detection, iso_path: str, options: MenuOptions) -> tuple[str, ...]:

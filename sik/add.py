@@ -3,6 +3,7 @@ temporary name, synced, then renamed, so an interrupted copy never looks like an
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -112,7 +113,13 @@ def copy_iso(
             os.fsync(dst.fileno())
         os.replace(partial, job.target)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only stick there is nothing to remove
+            partial.unlink(missing_ok=True)
+        if exc.errno == errno.EROFS:
+            raise StickError(
+                f"cannot copy {job.source.name}: the stick is mounted read-only",
+                hint="remount it read-write (mount -o remount,rw MOUNTPOINT); a write-protect switch?",
+            ) from exc
         if exc.errno == errno.ENOSPC:
             raise StickError(
                 f"the stick filled up while copying {job.source.name}; nothing was left behind"

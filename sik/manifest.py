@@ -141,8 +141,26 @@ def dump_manifest(manifest: Manifest) -> bytes:
     return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True) + "\n").encode()
 
 
+def sums_path(stick: Stick) -> Path:
+    return stick.sik_dir / "SHA256SUMS"
+
+
+def dump_sums(manifest: Manifest) -> bytes:
+    """The manifest as sha256sum would print it ("HASH  path", two spaces, text mode), for the
+    "Verify stick" menu entry: GRUB's ``hashsum --check`` reads exactly this form (grub-core/
+    commands/hashsum.c, check_list). A name with a line break cannot be one line of it."""
+    lines = [
+        f"{r.sha256}  {name}\n".encode("utf-8", "surrogateescape")
+        for name, r in sorted(manifest.files.items())
+        if "\n" not in name and "\r" not in name
+    ]
+    return b"".join(lines)
+
+
 def save_manifest(stick: Stick, manifest: Manifest) -> bool:
-    return write_atomically(manifest_path(stick), dump_manifest(manifest))
+    changed = write_atomically(manifest_path(stick), dump_manifest(manifest))
+    write_atomically(sums_path(stick), dump_sums(manifest))
+    return changed
 
 
 def record(stick: Stick, records: Mapping[Path, FileRecord]) -> Manifest:

@@ -94,3 +94,15 @@ def test_damaged_manifest_is_an_error_with_a_way_out(stick: Stick) -> None:
         load_manifest(stick)
     assert "sik verify --record" in str(damaged.value.hint)
     assert load_manifest(Stick(stick.root / "nowhere")).files == {}
+
+
+def test_sums_file_for_grub_is_written_with_the_manifest(stick: Stick) -> None:
+    records = {
+        stick.iso_dir / "b c.iso": FileRecord(1, "b" * 64, ()),
+        stick.iso_dir / "a.iso": FileRecord(1, "a" * 64, ()),
+        stick.iso_dir / "new\nline.iso": FileRecord(1, "c" * 64, ()),  # cannot be one line
+    }
+    record(stick, records)
+    assert (stick.sik_dir / "SHA256SUMS").read_text() == (
+        f"{'a' * 64}  boot/iso/a.iso\n{'b' * 64}  boot/iso/b c.iso\n"
+    )

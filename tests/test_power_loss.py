@@ -10,7 +10,8 @@ stick's power. Every write sik makes that matters is fsynced before the rename t
 visible, which is what survives a real power cut too; proving that would need a block device
 that drops unflushed writes (dm-flakey or dm-log-writes), and this kernel has no device-mapper.
 
-SIK_POWER_KILLS sets the number of kills (default 200, about 2 minutes here).
+SIK_POWER_KILLS sets the number of kills (default 200: 90 s here when the machine is idle,
+up to 4 minutes when other jobs load it).
 """
 
 from __future__ import annotations
@@ -237,7 +238,8 @@ def test_kills_during_generate_and_add_never_leave_a_broken_stick(bench: Bench) 
         f"{tally.menus_changed} after the new menu was in place, {tally.partials_seen} with a "
         f".partial copy left) in {time.monotonic() - started:.0f} s"
     )
-    assert tally.kills == KILLS and tally.after_start > KILLS // 2
+    # The kills must hit sik at work, and some after the new menu was already in place.
+    assert tally.kills == KILLS and tally.after_start > KILLS // 4 and tally.menus_changed > 0
 
 
 def _repair(bench: Bench, server: ForkServer) -> None:

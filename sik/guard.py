@@ -58,10 +58,11 @@ class SystemView:
         sys_block: Path = Path("/sys/class/block"),
     ) -> SystemView:
         """This machine as it is now; any of the inputs may be handed in instead."""
+        # surrogateescape: a mount point's name need not be UTF-8.
         if mountinfo is None:
-            mountinfo = Path("/proc/self/mountinfo").read_text()
+            mountinfo = Path("/proc/self/mountinfo").read_text(errors="surrogateescape")
         if swaps is None:
-            swaps = Path("/proc/swaps").read_text()
+            swaps = Path("/proc/swaps").read_text(errors="surrogateescape")
         return cls(parse_mountinfo(mountinfo), parse_swaps(swaps), read_blocks(sys_block))
 
     def by_devno(self, devno: str) -> BlockDev | None:

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.devices import looks_like_sik, read_head
 from sik.drive import partition
-from sik.guard import DeviceRefused, SystemView, check_target
+from sik.guard import DeviceRefused, SystemView, check_target, parse_mountinfo
 from sik.install import _drive_at, guard_device, unmount_all
 from sik.run import run
 from tests.loopdev import loop_device
@@ -205,3 +205,11 @@ def test_install_asks_for_the_name_and_unmounts_when_told(tmp_path: Path, loop: 
     finally:
         if os.path.ismount(mountpoint):
             run(["umount", mountpoint])
+
+
+def test_mountinfo_escapes_and_odd_names_are_read_as_the_kernel_means_them() -> None:
+    line = "36 35 8:17 / /media/my\\040stick\\011x rw - ext4 /dev/sdb1 rw\n"
+    (mount,) = parse_mountinfo(line)
+    assert (mount.devno, mount.source, mount.mountpoint) == ("8:17", "/dev/sdb1", "/media/my stick\tx")
+    odd = parse_mountinfo(os.fsdecode(b"37 35 8:18 / /m/caf\xe9 rw - ext4 /dev/sdb2 rw\n"))
+    assert odd[0].mountpoint == os.fsdecode(b"/m/caf\xe9")

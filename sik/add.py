@@ -3,6 +3,7 @@ temporary name, synced, then renamed, so an interrupted copy never looks like an
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -10,11 +11,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sik.errors import SikError, StickError
+from sik.errors import IsoReadError, SikError, StickError
+from sik.iso import check_iso
 from sik.stick import Stick
 
 _CHUNK = 8 * 1024 * 1024
 Progress = Callable[[int], None]
+BlockObserver = Callable[[memoryview], None]
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,19 @@ def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
             )
         jobs.append(CopyJob(source, stick.iso_dir / source.name, size))
     _check_space(stick, jobs)
+    for job in jobs:  # last: the cheap checks above need no read of the files
+        _check_is_iso(job.source)
     return tuple(jobs)
+
+
+def _check_is_iso(source: Path) -> None:
+    """Open the file as the scan will: junk named .iso, a truncated download or a damaged
+    image is refused here, before the stick is touched, with the scan's own reason."""
+    try:
+        check_iso(source)
+    except IsoReadError as exc:
+        hint = "sik add copies ISO 9660 images; check the download"
+        raise IsoReadError(exc.message, hint=hint) from exc
 
 
 def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
@@ -75,20 +90,28 @@ def _equal(a: Path, b: Path) -> bool:
                 return True
 
 
-def copy_iso(job: CopyJob, progress: Progress | None = None) -> str:
-    """Copy one file to a hidden temporary name, fsync, then rename into place.
-
-    Returns the SHA-256 of the bytes copied (hex), computed in the same pass as the copy."""
+def copy_iso(
+    job: CopyJob, progress: Progress | None = None, on_block: BlockObserver | None = None
+) -> str:
+    """Copy one file to a hidden temporary name, fsync, then rename into place; return the
+    SHA-256 (hex) of what was copied, computed in the same pass. ``on_block`` sees every
+    block copied, in order (the manifest's per-chunk digests), without a second read."""
     from sik.fastcopy import copy_hash_sync
 
     job.target.parent.mkdir(parents=True, exist_ok=True)
     partial = job.target.with_name(f".{job.target.name}.partial")
     try:
         with open(job.source, "rb", buffering=0) as src, open(partial, "wb", buffering=0) as dst:
-            digest = copy_hash_sync(src.fileno(), dst.fileno(), progress)
+            digest = copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
         os.replace(partial, job.target)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # on a read-only stick there is nothing to remove
+            partial.unlink(missing_ok=True)
+        if exc.errno == errno.EROFS:
+            raise StickError(
+                f"cannot copy {job.source.name}: the stick is mounted read-only",
+                hint="remount it read-write (mount -o remount,rw MOUNTPOINT); a write-protect switch?",
+            ) from exc
         if exc.errno == errno.ENOSPC:
             raise StickError(
                 f"the stick filled up while copying {job.source.name}; nothing was left behind"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,6 +49,12 @@ def _root(
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, format="%(message)s")
 
 
+def printable(name: str) -> str:
+    """A file name on one line: bytes that are not UTF-8 and control characters as \\xHH."""
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _parse_size(text: str) -> int:
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?", text.strip(), re.IGNORECASE)
     if not match:
@@ -65,7 +72,19 @@ def install(
         str, typer.Option("--fs", help="Data partition filesystem: ext4, exfat or fat32.")
     ] = "ext4",
     yes: Annotated[bool, typer.Option("--yes", help="Erase DEVICE without asking.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing image file.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Overwrite an existing image file; allow a fixed (non-USB) disk."),
+    ] = False,
+    unmount: Annotated[
+        bool, typer.Option("--unmount", help="Unmount DEVICE's mounted filesystems first.")
+    ] = False,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update", help="Refresh GRUB and sik's files on an existing stick; keep ISOs and data."
+        ),
+    ] = False,
 ) -> None:
     """Make a new stick: partitions, filesystems and GRUB for BIOS and UEFI."""
     from sik.model import FsType
@@ -76,12 +95,16 @@ def install(
         raise SikError(f"unknown filesystem {fs!r}", hint="choose ext4, exfat or fat32") from None
     if device is not None and image is not None:
         raise SikError("give either a DEVICE or --image, not both")
+    if device is not None and _is_image_path(device):
+        device, image = None, device
+    from sik.install import check_host_tools
+
+    check_host_tools()  # before anything is erased or created
+    if update:
+        _update(device, image, unmount=unmount)
+        return
     if device is not None:
-        if not yes:
-            raise SikError(
-                f"this would erase everything on {device}",
-                hint=f"rerun as `sik install {device} --yes` if that is what you want",
-            )
+        _confirm_device(device, force=force, unmount=unmount, yes=yes)
         target, new_size = device, None
     else:
         target = image or Path("sik.img")
@@ -101,6 +124,62 @@ def install(
     console.print(f"  next: sik add --image {target} FILE.iso")
 
 
+def _is_image_path(path: Path) -> bool:
+    """A regular file, or a new name outside /dev: an image, not a drive."""
+    if path.exists():
+        return path.is_file()
+    return not path.absolute().is_relative_to("/dev")
+
+
+def _confirm_device(device: Path, *, force: bool, unmount: bool, yes: bool) -> None:
+    """Refuse what must not be erased; show what will be; ask for the name to be typed back."""
+    from sik.install import guard_device, unmount_all
+
+    target = guard_device(device, force=force, unmount=unmount)
+    if target.mounted:
+        for mountpoint in target.mounted:
+            console.print(f"• unmounting {mountpoint}")
+        target = unmount_all(device, target, force=force)
+    _describe(target.drive)
+    if yes:
+        return
+    answer = typer.prompt(f"Everything on it will be lost. Type {device} to erase it")
+    if answer.strip() != str(device):
+        raise SikError(f"you typed {answer.strip()!r}, not {str(device)!r}: nothing was changed")
+
+
+def _describe(drive: Any) -> None:
+    from sik.devices import human_size
+
+    console.print(
+        f"{drive.path}: {drive.model or 'unknown model'}, {human_size(drive.size)}, "
+        f"{drive.transport or 'unknown transport'}{', removable' if drive.removable else ''}"
+    )
+    for part in drive.partitions:
+        where = ", ".join(part.mountpoints) or "not mounted"
+        console.print(
+            f"  {part.path}: {human_size(part.size)} {part.fstype or '?'} "
+            f"{part.label or part.partlabel or ''} ({where})"
+        )
+    if not drive.partitions:
+        console.print("  no partitions the kernel knows of")
+
+
+def _update(device: Path | None, image: Path | None, *, unmount: bool) -> None:
+    from sik.install import guard_device, unmount_all
+    from sik.install import update as do_update
+
+    target = device or image or Path("sik.img")
+    if device is not None:
+        checked = guard_device(device, force=True, unmount=unmount, needed=0)
+        if checked.mounted:
+            unmount_all(device, checked, force=True, needed=0)
+    elif not target.exists():
+        raise SikError(f"{target} does not exist", hint="make a stick with `sik install` first")
+    do_update(target, step=lambda s: console.print(f"• {s}"))
+    console.print(f"✓ {target}: GRUB and sik's files refreshed; ISOs and your files kept", style="green")
+
+
 @app.command()
 def add(
     files: Annotated[list[Path], typer.Argument(help="ISO files to copy to /boot/iso.")],
@@ -112,6 +191,7 @@ def add(
 
     from sik.access import open_stick
     from sik.add import copy_iso, plan_copies
+    from sik.manifest import ChunkHasher, FileRecord, record
 
     with open_stick(image, stick) as opened:
         opened.check()
@@ -120,7 +200,9 @@ def add(
         with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
             for job in jobs:
                 task = bar.add_task(job.source.name, total=job.size)
-                copy_iso(job, functools.partial(_advance, bar, task))
+                chunks = ChunkHasher()
+                digest = copy_iso(job, functools.partial(_advance, bar, task), chunks.update)
+                record(opened, {job.target: FileRecord(job.size, digest, chunks.chunks())})
                 console.print(f"✓ copied {job.source.name}")
         raise typer.Exit(_generate(opened))
 
@@ -145,11 +227,11 @@ def _generate(opened: object, **overrides: object) -> int:
         f"✓ grub.cfg {'written' if changed else 'unchanged'}: {entries} entries", style="green"
     )
     for row in skipped:
-        console.print(f"  skipped {row.scan.iso.path.name}: {row.notes[0]}", style="yellow")
+        console.print(f"  skipped {printable(row.scan.iso.path.name)}: {row.notes[0]}", style="yellow")
     for row in menu.rows:
         if row.entry is not None:
             for note in row.notes:
-                console.print(f"  warning: {row.scan.iso.path.name}: {note}", style="yellow")
+                console.print(f"  warning: {printable(row.scan.iso.path.name)}: {note}", style="yellow")
     return EXIT_SKIPPED if skipped else 0
 
 
@@ -231,7 +313,7 @@ def _print_table(rows: object) -> None:
         item = _row_json(row)
         status = item["status"] if not item["notes"] else f"{item['status']}: {'; '.join(item['notes'])}"  # type: ignore[arg-type]
         table.add_row(
-            Text(str(item["file"])),
+            Text(printable(str(item["file"]))),
             Text(str(item["distribution"] or "—")),
             Text(str(item["version"] or "—")),
             Text(str(item["arch"] or "—")),
@@ -305,3 +387,101 @@ def detect(
     if explain:
         for line in explain_lines(verdict, row):
             console.print(line, soft_wrap=True)  # one question per line, however long
+
+
+@app.command()
+def devices(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
+) -> None:
+    """List the drives a stick could be made on: model, size, transport, partitions, sik or not."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from sik.devices import drive_json, human_size, list_drives
+
+    drives = list_drives()
+    if as_json:
+        typer.echo(json.dumps([drive_json(d) for d in drives], indent=2, ensure_ascii=False))
+        return
+    table = Table(title="Drives", title_justify="left")
+    for column in ("device", "model", "size", "transport", "removable", "partitions", "sik"):
+        table.add_column(column, overflow="fold")
+    for drive in drives:
+        parts = [
+            f"{p.path} {p.fstype or ''} {' '.join(p.mountpoints) or ''}".strip()
+            for p in drive.partitions
+        ]
+        if drive.mountpoints:
+            parts.insert(0, f"mounted on {' '.join(drive.mountpoints)}")
+        table.add_row(
+            Text(drive.path),
+            Text(drive.model or "—"),
+            Text(human_size(drive.size)),
+            Text(drive.transport or "—"),
+            Text("yes" if drive.removable else "no"),
+            Text("\n".join(parts) or "—"),
+            Text("yes" if drive.is_sik else "no", style="green" if drive.is_sik else ""),
+        )
+    console.print(table)
+
+
+@app.command()
+def verify(
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+    against: Annotated[
+        Path | None,
+        typer.Option("--against", help="A distribution's SHA256SUMS file.", metavar="FILE"),
+    ] = None,
+    signature: Annotated[
+        Path | None,
+        typer.Option("--signature", help="Detached OpenPGP signature of it.", metavar="SIG"),
+    ] = None,
+    keyring: Annotated[
+        Path | None,
+        typer.Option("--keyring", help="Keys for --signature (not .kbx).", metavar="K"),
+    ] = None,
+    record_new: Annotated[
+        bool,
+        typer.Option("--record", help="Add unrecorded files to the manifest as they are now."),
+    ] = False,
+) -> None:
+    """Check every ISO and ExtensionImage against the manifest (and a distribution's sums)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from sik.access import open_stick
+    from sik.manifest import load_manifest, record
+    from sik.verify import Status, check_against, parse_sums, total_bytes, verify_signature, verify_stick
+
+    if (signature is None) != (keyring is None) or (signature is not None and against is None):
+        raise SikError("--signature and --keyring go together, with --against")
+    sums = None
+    if against is not None:
+        data = against.read_bytes()
+        if signature is not None and keyring is not None:
+            key = verify_signature(data, signature, keyring)
+            console.print(f"✓ {against.name}: good signature by {key}", style="green")
+        sums = parse_sums(data.decode(errors="replace"))
+    with open_stick(image, stick) as opened:
+        opened.check()
+        manifest = load_manifest(opened)
+        columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("verifying", total=total_bytes(opened))
+            findings, now = verify_stick(opened, manifest, functools.partial(_advance, bar, task))
+        if record_new:
+            new = {opened.root / f.path: now[f.path] for f in findings if f.status is Status.unrecorded}
+            if new:
+                record(opened, new)
+                findings = tuple(f for f in findings if f.status is not Status.unrecorded)
+                console.print(f"✓ recorded {len(new)} file(s) in the manifest")
+    if sums is not None:
+        findings += check_against(sums, now)
+    for finding in findings:
+        style = "red" if finding.status.is_problem() else "green"
+        detail = f": {finding.detail}" if finding.detail else ""
+        console.print(f"{finding.status}: {finding.path}{detail}", style=style)
+    problems = [f for f in findings if f.status.is_problem()]
+    if problems:
+        raise SikError(f"{len(problems)} problem(s) found", hint="re-copy the files named above")
+    console.print(f"✓ {len(now)} file(s) intact", style="green")

@@ -12,7 +12,7 @@ from sik.iso import IsoView
 _VERSION = re.compile(r"(?<![\w.])(\d+(?:\.\d+)*)(?![\w.]*[A-Za-z])")
 _ARCH = re.compile(r"\b(amd64|x86_64|i386|i686|arm64|aarch64)\b")
 _ARCH_IN_NAME = re.compile(r"(?<![A-Za-z0-9])(amd64|x86_64|i386|i686|arm64|aarch64)(?![A-Za-z0-9])")
-_NUMBERS = re.compile(r"\d+|\D+")
+_NUMBERS = re.compile(r"\d+|\D+", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ def read_disk_info(iso: IsoView) -> DiskInfo | None:
 
 def version_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that orders 'vmlinuz-6.1.0-10' after 'vmlinuz-6.1.0-9'."""
-    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _NUMBERS.findall(text))
+    # ASCII digits only: "²" is a digit to str.isdigit() but not to int() (found by fuzzing).
+    parts = _NUMBERS.findall(text)
+    return tuple((0, int(part)) if part.isascii() and part.isdigit() else (1, part) for part in parts)
 
 
 def newest(names: list[str] | tuple[str, ...], prefix: str) -> str | None:

@@ -30,26 +30,34 @@ _WAIT_ALL = _SYNC_FILE_RANGE_WAIT_BEFORE | _SYNC_FILE_RANGE_WRITE | _SYNC_FILE_R
 
 
 def copy_hash_sync(
-    src: int, dst: int, progress: Callable[[int], None] | None = None, *, chunk: int = CHUNK
+    src: int,
+    dst: int,
+    progress: Callable[[int], None] | None = None,
+    *,
+    chunk: int = CHUNK,
+    on_block: Callable[[memoryview], None] | None = None,
 ) -> str:
     """Copy from file descriptor ``src`` to ``dst`` (both at offset 0) and fsync ``dst``.
-    Returns the SHA-256 of the bytes copied, as hex."""
+    Returns the SHA-256 of the bytes copied, as hex. ``on_block`` sees each block in order,
+    in a thread of its own beside the hashing one."""
     digest = hashlib.sha256()
     buffers = (bytearray(chunk), bytearray(chunk))
     writeback = _Writeback(dst)
     _advise(src, os.POSIX_FADV_SEQUENTIAL if hasattr(os, "POSIX_FADV_SEQUENTIAL") else None)
     offset = 0
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sik-hash") as pool:
-        hashing: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sik-hash") as pool:
+        hashing: list[Future[None]] = []
         for turn in itertools.count():
             view = memoryview(buffers[turn % 2])
             count = os.readv(src, [view])
-            if hashing is not None:
-                hashing.result()  # chunk turn-1 hashed: its buffer is free for turn+1
+            for job in hashing:
+                job.result()  # chunk turn-1 consumed: its buffer is free for turn+1
             if count == 0:
                 break
             data = view[:count]
-            hashing = pool.submit(digest.update, data)
+            hashing = [pool.submit(digest.update, data)]
+            if on_block is not None:
+                hashing.append(pool.submit(on_block, data))
             _write_all(dst, data)
             writeback.written(offset, count)
             offset += count

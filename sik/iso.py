@@ -106,7 +106,7 @@ class _LazyView:
         self._budget = _MAX_METADATA_BYTES
         pvd, joliet = self._descriptors()
         self.volume_id = pvd[40:72].decode("ascii", errors="replace").rstrip(" \x00")
-        self._block = int.from_bytes(pvd[128:130], "little") or SECTOR
+        self._block = int.from_bytes(pvd[128:130], "little")
         root = self._root_record(pvd)
         self._namespace, self._skip = self._rock_ridge(root)
         if self._namespace is not _Namespace.rock_ridge and joliet is not None:
@@ -176,9 +176,7 @@ class _LazyView:
         return next((children[c] for c in candidates if c in children), None)
 
     def _children(self, directory: _Entry) -> dict[str, _Entry]:
-        offset, length = directory.extents[0]
-        if directory.child_link is not None:
-            offset, length = self._relocated_extent(directory.child_link)
+        offset, length = self._extent(directory)
         cached = self._dirs.get(offset)
         if cached is None:
             cached = self._dirs[offset] = self._parse_directory(offset, length)
@@ -357,6 +355,31 @@ class _LazyView:
         except OSError as exc:  # EIO from a failing stick, or a view used after its with block
             raise IsoReadError(f"{self._name}: cannot read: {exc.strerror}") from exc
 
+    def check_tree(self) -> int:
+        """Read every directory once, as a whole-image reader would, and raise IsoReadError
+        for a directory that contains one of its ancestors (a cycle), or any damage the
+        lazy lookups would only meet later. Returns the number of entries seen."""
+        seen = 0
+        stack: list[tuple[_Entry, str, frozenset[int]]] = [(self._root, "", frozenset())]
+        while stack:
+            directory, where, ancestors = stack.pop()
+            offset = self._extent(directory)[0]
+            if offset in ancestors:
+                raise self._damaged(f"directory {where or '/'} contains one of its own parents")
+            if len(ancestors) >= _MAX_DEPTH:
+                raise self._damaged(f"directories nested deeper than {_MAX_DEPTH} at {where}")
+            inner = ancestors | {offset}
+            for child in self._children(directory).values():
+                seen += 1
+                if child.is_dir:
+                    stack.append((child, f"{where}/{child.name}", inner))
+        return seen
+
+    def _extent(self, directory: _Entry) -> tuple[int, int]:
+        if directory.child_link is not None:
+            return self._relocated_extent(directory.child_link)
+        return directory.extents[0]
+
     def close(self) -> None:
         self._fd = -1  # never read a descriptor number the process has since reused
 
@@ -373,6 +396,17 @@ def open_iso(path: Path) -> Iterator[IsoView]:
         view = _LazyView(fp, path, size)
         try:
             yield view
+        finally:
+            view.close()
+
+
+def check_iso(path: Path) -> None:
+    """Raise IsoReadError unless ``path`` is a whole, undamaged ISO 9660 image: the header
+    checks of open_iso plus every directory read once (cycles, absurd or stray extents)."""
+    with _opened(path) as (fp, size):
+        view = _LazyView(fp, path, size)
+        try:
+            view.check_tree()
         finally:
             view.close()
 
@@ -516,6 +550,9 @@ def _check_header(path: Path, fp: BinaryIO, actual: int) -> None:
     expected = int.from_bytes(descriptor[80:84], "little") * int.from_bytes(
         descriptor[128:130], "little"
     )
+    block = int.from_bytes(descriptor[128:130], "little")
+    if block not in (512, 1024, 2048):  # ECMA-119 6.1.2: a power of two, at least 512
+        raise IsoReadError(f"{path.name}: damaged ISO 9660 image (logical block size {block})")
     if actual < expected:
         raise IsoReadError(
             f"{path.name}: truncated ISO image ({actual} of {expected} bytes)",

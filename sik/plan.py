@@ -95,6 +95,8 @@ def _plan_one(
         )
         return PlannedIso(result, None, "unsupported", (reason,))
     iso_path = str(result.iso.path)
+    if unnameable := _unnameable(iso_path):
+        return PlannedIso(result, None, "unsupported", (unnameable,))
     broken = _broken(detection)
     if broken:
         return PlannedIso(result, None, "unsupported", (broken,))
@@ -124,6 +126,17 @@ def _plan_one(
         grub_class=detection.grub_class,
     )
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
+
+
+def _unnameable(iso_path: str) -> str | None:
+    """Why GRUB cannot name this file in grub.cfg (UTF-8 text, one line per command), if so."""
+    if _CONTROL.search(iso_path):
+        return "its file name holds a line break or control character: rename the file"
+    try:
+        iso_path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its file name is not valid UTF-8: rename the file"
+    return None
 
 
 def _broken(detection: Detection) -> str | None:

@@ -3,6 +3,7 @@ leaving a half-written file behind."""
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from dataclasses import dataclass
@@ -86,19 +87,36 @@ def write_atomically(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
     try:
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _write_error(path, exc) from exc
         raise
     _fsync_dir(path.parent)
     return True
+
+
+def _write_error(path: Path, exc: OSError) -> StickError:
+    """One line a user can act on, for the ways writing to a stick fails."""
+    if exc.errno == errno.EROFS:
+        return StickError(
+            f"cannot write {path.name}: the stick is mounted read-only",
+            hint="remount it read-write (mount -o remount,rw MOUNTPOINT); a write-protect switch?",
+        )
+    if exc.errno == errno.ENOSPC:
+        return StickError(f"cannot write {path.name}: the stick is full", hint="remove an ISO")
+    return StickError(f"cannot write {path}: {exc.strerror}")
 
 
 def _fsync_dir(directory: Path) -> None:

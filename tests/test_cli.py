@@ -70,9 +70,9 @@ def test_missing_default_image_explains_what_to_do(tmp_path: Path) -> None:
     assert "error: sik.img does not exist" in result.stderr and "sik install" in result.stderr
 
 
-def test_install_on_a_device_needs_yes(tmp_path: Path) -> None:
+def test_install_on_a_missing_device_is_refused(tmp_path: Path) -> None:
     result = _sik("install", "/dev/sdzz")
-    assert result.returncode == 1 and "would erase everything on /dev/sdzz" in result.stderr
+    assert result.returncode == 1 and "error: /dev/sdzz does not exist" in result.stderr
 
 
 def test_usage_error_exits_2() -> None:

@@ -12,6 +12,7 @@ import sik.fastcopy
 from sik.add import copy_iso, plan_copies
 from sik.fastcopy import WINDOW, copy_hash_sync
 from sik.stick import Stick
+from tests.isobuilder import build_iso
 
 
 def _copy(source: Path, target: Path, chunk: int) -> tuple[str, list[int]]:
@@ -43,8 +44,7 @@ def test_without_sync_file_range_it_falls_back_to_fdatasync(
 
 
 def test_copy_iso_returns_the_sha256_and_leaves_no_partial(stick: Stick, tmp_path: Path) -> None:
-    source = tmp_path / "some.iso"
-    source.write_bytes(os.urandom(3 * 1024 * 1024 + 5))
+    source = build_iso(tmp_path / "some.iso", {"blob": os.urandom(3 * 1024 * 1024 + 5)})
     (job,) = plan_copies(stick, [source])
     assert copy_iso(job) == hashlib.sha256(source.read_bytes()).hexdigest()
     assert [p.name for p in stick.iso_dir.iterdir()] == ["some.iso"]

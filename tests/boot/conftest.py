@@ -25,6 +25,8 @@ STICK_NAMES = {
 MEMTEST_MARKER = "Memtest86+ v"
 # iPXE's ISO from Debian's package: no detector knows it (yet), and it has no loopback.cfg.
 UNKNOWN_ISO = Path("/usr/lib/ipxe/ipxe.iso")
+# `sik generate` options for a test stick: menu and kernels on the serial console QEMU logs.
+SERIAL_MENU = ("--kernel-args", "console=ttyS0,115200", "--serial", "--timeout", "1")
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,7 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
     with open_stick(image, None) as stick:  # files a user copied on by hand
         _add_bad_files(stick.iso_dir, fixture_isos.memtest)
     # The serial console reaches the kernels only through the user-facing option.
-    _sik(
-        "generate",
-        "--image",
-        image,
-        "--kernel-args",
-        "console=ttyS0,115200",
-        "--serial",
-        "--timeout",
-        "1",
-    )
+    _sik("generate", "--image", image, *SERIAL_MENU)
     _sik("add", "--image", image, *sources)
     return BootStick(image, dict(fixture_isos.markers) | {"memtest": MEMTEST_MARKER})
 

@@ -1,0 +1,29 @@
+"""Real loop devices for the device tests: attached for one test, detached after it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sik.run import run
+
+
+@contextmanager
+def loop_device(backing: Path, size: int, *, sparse: bool = True) -> Iterator[Path]:
+    """A loop device over a new file of ``size`` bytes (allocated when not ``sparse``: swap
+    refuses files with holes)."""
+    with backing.open("wb") as image:
+        if sparse:
+            image.truncate(size)
+        else:
+            os.posix_fallocate(image.fileno(), 0, size)
+    device = Path(run(["losetup", "--find", "--show", backing], capture=True).stdout.decode().strip())
+    try:
+        yield device
+    finally:
+        partitions = list(Path("/sys/class/block").glob(f"{device.name}p*"))
+        if partitions:
+            run(["partx", "--delete", device])
+        run(["losetup", "--detach", device])

@@ -1,0 +1,108 @@
+"""/boot/sik/manifest.json: chunk digests, determinism, and `sik add` recording what it copied."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sik.add import CopyJob, copy_iso
+from sik.cli import app
+from sik.manifest import (
+    CHUNK_SIZE,
+    ChunkHasher,
+    FileRecord,
+    Manifest,
+    ManifestError,
+    dump_manifest,
+    hash_file,
+    load_manifest,
+    manifest_path,
+    record,
+)
+from sik.stick import Stick
+from tests.isobuilder import LOOPBACK, build_iso
+
+MIB = 2**20
+
+
+def _chunks_by_slicing(data: bytes) -> tuple[str, ...]:
+    return tuple(
+        hashlib.sha256(data[i : i + CHUNK_SIZE]).digest()[:16].hex()
+        for i in range(0, len(data), CHUNK_SIZE)
+    )
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE - 7])
+def test_chunk_digests_do_not_depend_on_block_sizes(size: int) -> None:
+    data = os.urandom(size)
+    hasher = ChunkHasher()
+    position = 0
+    for block in (1, 4095, 3 * MIB + 1, 8 * MIB):  # blocks that straddle chunk boundaries
+        hasher.update(data[position : position + block])
+        position += block
+    hasher.update(data[position:])
+    assert hasher.chunks() == _chunks_by_slicing(data)
+
+
+def test_hash_file_and_copy_iso_agree_with_hashlib(tmp_path: Path, stick: Stick) -> None:
+    source = tmp_path / "a.iso"
+    source.write_bytes(os.urandom(9 * MIB + 5))
+    expected = hashlib.sha256(source.read_bytes()).hexdigest()
+    chunks = ChunkHasher()
+    digest = copy_iso(CopyJob(source, stick.iso_dir / "a.iso", 9 * MIB + 5), on_block=chunks.update)
+    assert digest == expected
+    assert hash_file(stick.iso_dir / "a.iso") == FileRecord(9 * MIB + 5, expected, chunks.chunks())
+    assert len(chunks.chunks()) == 3
+
+
+def test_manifest_json_is_deterministic_and_round_trips_odd_names(stick: Stick) -> None:
+    odd = stick.iso_dir / os.fsdecode(b"caf\xe9 \xff.iso")  # not UTF-8: kept as surrogates
+    one = {
+        odd: FileRecord(1, "a" * 64, ("b" * 32,)),
+        stick.iso_dir / "z.iso": FileRecord(0, "c" * 64, ()),
+    }
+    saved = record(stick, one)
+    first = manifest_path(stick).read_bytes()
+    assert dump_manifest(load_manifest(stick)) == first == dump_manifest(Manifest(dict(saved.files)))
+    assert list(json.loads(first)["files"]) == sorted(json.loads(first)["files"])
+    assert load_manifest(stick).files[odd.relative_to(stick.root).as_posix()].sha256 == "a" * 64
+    assert not record(stick, {}).files.keys() ^ saved.files.keys()
+    assert manifest_path(stick).read_bytes() == first  # nothing new: the file is not rewritten
+
+
+def test_sik_add_records_each_iso(tmp_path: Path, stick: Stick) -> None:
+    sources = [
+        build_iso(tmp_path / "one.iso", LOOPBACK | {"big": os.urandom(5 * MIB)}),
+        build_iso(tmp_path / "two words.iso", LOOPBACK),
+    ]
+    result = CliRunner().invoke(app, ["add", "--stick", str(stick.root), *map(str, sources)])
+    assert result.exit_code == 0, result.output
+    files = load_manifest(stick).files
+    assert set(files) == {"boot/iso/one.iso", "boot/iso/two words.iso"}
+    for source in sources:
+        assert files[f"boot/iso/{source.name}"] == hash_file(source)
+
+
+def test_damaged_manifest_is_an_error_with_a_way_out(stick: Stick) -> None:
+    manifest_path(stick).write_text('{"format": 1, "files": {"x": {"size": "no"}}}')
+    with pytest.raises(ManifestError, match=r"manifest.json is damaged") as damaged:
+        load_manifest(stick)
+    assert "sik verify --record" in str(damaged.value.hint)
+    assert load_manifest(Stick(stick.root / "nowhere")).files == {}
+
+
+def test_sums_file_for_grub_is_written_with_the_manifest(stick: Stick) -> None:
+    records = {
+        stick.iso_dir / "b c.iso": FileRecord(1, "b" * 64, ()),
+        stick.iso_dir / "a.iso": FileRecord(1, "a" * 64, ()),
+        stick.iso_dir / "new\nline.iso": FileRecord(1, "c" * 64, ()),  # cannot be one line
+    }
+    record(stick, records)
+    assert (stick.sik_dir / "SHA256SUMS").read_text() == (
+        f"{'a' * 64}  boot/iso/a.iso\n{'b' * 64}  boot/iso/b c.iso\n"
+    )

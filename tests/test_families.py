@@ -122,6 +122,13 @@ EXPECTED: dict[str, Boots | Blocked] = {
         ("/live/initrd.img",),
         "boot=live components noeject findiso={iso}",
     ),
+    "kali-2024.4-live-lb": Boots(
+        "kali",
+        "Kali Linux 2024.4 Live (amd64)",
+        "/live/vmlinuz",
+        ("/live/initrd.img",),
+        "boot=live components noeject findiso={iso}",
+    ),
     "tails-6.10": Boots(
         "tails",
         "Tails 6.10 (amd64)",
@@ -255,10 +262,10 @@ EXPECTED: dict[str, Boots | Blocked] = {
     ),
     "gentoo-minimal-dracut": Boots(
         "gentoo",
-        "Gentoo Linux (amd64)",
+        "Gentoo Linux 20241117 (amd64)",
         "/boot/gentoo",
         ("/boot/gentoo.igz",),
-        "root=live:CDLABEL=ISOIMAGE rd.live.dir=/ rd.live.squashimg=image.squashfs cdroot "
+        "root=live:CDLABEL=Gentoo-amd64-20241117 rd.live.dir=/ rd.live.squashimg=image.squashfs cdroot "
         "iso-scan/filename={iso}",
     ),
     "gentoo-minimal-genkernel": Boots(
@@ -387,6 +394,7 @@ LOOK_ALIKES = [
     ("pop-24.04-nvidia", "casper", ("loopback.cfg",)),
     ("lmde-6", "lmde", ("loopback.cfg",)),
     ("kali-2024.3-live", "kali", ("debian-live",)),
+    ("kali-2024.4-live-lb", "kali", ("debian-live",)),
     ("tails-6.10", "tails", ("debian-live",)),
     ("gparted-1.6.0-10", "gparted-live", ("debian-live",)),
     ("clonezilla-3.2.0-5", "clonezilla-live", ("debian-live",)),

@@ -60,7 +60,7 @@ def _mint(version: str, codename: str, edition: str, date: str) -> Layout:
 
 def _pop(version: str, variant: str, date: str, *, loopback: bool) -> Layout:
     directory = f"casper_pop-os_{version}_amd64_{variant}_debug_{date[-3:]}"
-    codename = "Jammy" if version == "22.04" else "Noble"
+    codename = "Jammy Jellyfish" if version == "22.04" else "Noble Numbat"
     files: dict[str, bytes | str] = {
         f"{directory}/vmlinuz.efi": b"kernel",
         f"{directory}/initrd.gz": b"initrd",
@@ -129,7 +129,8 @@ LAYOUTS = {
             "casper/vmlinuz": b"kernel",
             "casper/initrd.lz": b"initrd",
             "casper/filesystem.squashfs": _SQUASH,
-            ".disk/info": 'elementary OS 8.0 "Circe" - Stable amd64 (20241122)\n',
+            # elementary/os etc/config/includes.binary/.disk/info, filled by etc/auto/config.
+            ".disk/info": 'elementary OS 8.0 "Circe" - stable amd64 (20241122)\n',
             "boot/grub/grub.cfg": grub_entry(
                 "Try or Install elementary OS",
                 "/casper/vmlinuz",
@@ -138,7 +139,7 @@ LAYOUTS = {
             ),
             "boot/grub/loopback.cfg": "source /boot/grub/grub.cfg\n",
         },
-        "elementary OS 8.0 amd64",
+        "elementary OS",  # elementary/os etc/auto/config: --iso-volume "$NAME"
     ),
     "zorin-17.2-core": Layout(
         {

@@ -14,6 +14,10 @@ on the given path", where the device may be ``UUID=<uuid>`` of the partition; th
 image is then taken from the same ISO (inst.stage2 defaults to inst.repo). So the command line
 is ``inst.repo=hd:UUID=<data partition UUID>:<path of the ISO>``; the planner fills in both.
 Persistence: none (an installer).
+
+Checked in part (2026-11): .treeinfo is productmd's INI file, read as such; the label shapes
+(Rocky-9-5-x86_64-dvd, Fedora-E-dvd-x86_64-41) come from the reference notes and decide only
+the edition shown, never the verdict.
 """
 
 from __future__ import annotations

@@ -18,6 +18,11 @@ images") and the dmsquash-live module's iso-scan hook:
 Void adds ``ro init=/sbin/init`` as its own menu does (its root has no /init, and runit is
 not systemd), per Void's documentation of its live images.
 Persistence: ``rd.live.overlay=<device>[:<path>]`` (dracut.cmdline(7)): key "dracut".
+
+Checked (2026-11): Void's label: void-mklive's mklive.sh (and scripts derived from it in the
+code index) builds the ISO with ``xorriso ... -volid "VOID_LIVE"``. Not verified against a
+real ISO: Fedora's label spellings beyond those in the reference notes; the detector reads
+whatever label the ISO has for CDLABEL=, so only the title depends on its shape.
 """
 
 from __future__ import annotations

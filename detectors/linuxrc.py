@@ -6,6 +6,11 @@ detector's). Version and edition come from /media.1/media's first line
 ("openSUSE - openSUSE-Leap-15.6-DVD-x86_64-Build710.3-Media",
 "openSUSE - openSUSE-Tumbleweed-NET-x86_64-Snapshot20241211-Media") or the volume label.
 
+Not verified against a real ISO: the wording of /media.1/media (taken from the reference
+notes). The detector keys on the files (media.1/, boot/<arch>/loader/linux and initrd) and
+reads media.1/media and the volume label only for the version and the NET/DVD edition, so
+other wording costs the version, never the entry.
+
 Boot parameters, from linuxrc's documentation (openSUSE/linuxrc linuxrc_repo.md and
 https://en.opensuse.org/SDB:Linuxrc): ``install=<url>`` names the repository; the ``hd:``
 scheme is a local disk, its path may point to an ISO image (loop-mounted), and without a

@@ -40,7 +40,7 @@ def _ubuntu(
     return Layout(files, label)
 
 
-def _mint(version: str, codename: str, edition: str, date: str) -> Layout:
+def _mint(version: str, codename: str, edition: str, date: str, label: str | None = None) -> Layout:
     title = f"Start Linux Mint {version} {edition} 64-bit"
     args = "file=/cdrom/preseed/linuxmint.seed boot=casper quiet splash --"
     return Layout(
@@ -54,7 +54,7 @@ def _mint(version: str, codename: str, edition: str, date: str) -> Layout:
             + isolinux_entry("live", title, "/casper/vmlinuz", f"{args} initrd=/casper/initrd.lz"),
             "boot/grub/grub.cfg": grub_entry(title, "/casper/vmlinuz", "/casper/initrd.lz", args),
         },
-        f"Linux Mint {version} {edition} 64-bit",
+        f"Linux Mint {version} {edition} 64-bit" if label is None else label,
     )
 
 
@@ -122,6 +122,8 @@ LAYOUTS = {
     "mint-22-cinnamon": _mint("22", "Wilma", "Cinnamon", "20240728"),
     "mint-22-xfce": _mint("22", "Wilma", "Xfce", "20240728"),
     "mint-21.3-mate": _mint("21.3", "Virginia", "MATE", "20240114"),
+    # The label format is unverified: with a label naming no edition, the menu titles do.
+    "mint-22.1-cinnamon-plain-label": _mint("22.1", "Xia", "Cinnamon", "20250109", "LINUXMINT"),
     "pop-22.04-intel-old": _pop("22.04", "intel", "20240514", loopback=False),
     "pop-24.04-nvidia": _pop("24.04", "nvidia", "20251211", loopback=True),
     "elementary-8.0": Layout(

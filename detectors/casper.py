@@ -35,11 +35,14 @@ Facts checked against the distributions' build sources (2026-11):
   .disk/info only.
 - Ubuntu: .disk/info 'Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64 (20240827)' per
   /work/shared/reference/distro-boot-recipes.md (Ubuntu section), which cites real ISOs.
+- Linux Mint's volume label: Rufus proposes the ISO's own label, "Linux Mint 18.2 Cinnamon
+  64-bit" for Mint 18.2 (github pbatard/rufus#984), the shape the edition is read from.
+- Zorin OS 16: its initrd is casper/initrd.lz4 (github hakuna-m/wubiuefi#287), so the initrd
+  is looked up by those names and then any "initrd.*".
 Not verified against a real ISO or build script: Zorin OS's .disk/info wording (the edition
-after the version, "Zorin OS 17.2 Core 64-bit"), Linux Mint's .disk/info and its volume label
-("Linux Mint 22 Cinnamon 64-bit"); hence Mint's edition is read from the label and, failing
-that, from the titles of its own boot menu ("Start Linux Mint 22 Cinnamon 64-bit"), and a
-missing edition only shortens the title.
+after the version, "Zorin OS 17.2 Core 64-bit") and Linux Mint's .disk/info; a missing
+edition only shortens the title, and Mint's edition falls back to the titles of its own boot
+menu ("Start Linux Mint 22 Cinnamon 64-bit") when the label names none.
 
 Pop!_OS before its late-2025 ISOs (pop-os/iso PR #361) shipped an initrd without casper's
 iso-scan script (pop-os/iso#243, #260): such an initrd cannot find an ISO file. The newer ISOs
@@ -57,7 +60,9 @@ from sik.iso import IsoView
 from sik.model import BootMethod, Detection
 
 _KERNELS = ("vmlinuz", "vmlinuz.efi")
-_INITRDS = ("initrd", "initrd.lz", "initrd.gz", "initrd.img")
+# Zorin OS 16 ships casper/initrd.lz4 (hakuna-m/wubiuefi#287); any other compressed initrd
+# name is taken too, after these.
+_INITRDS = ("initrd", "initrd.lz", "initrd.gz", "initrd.img", "initrd.lz4")
 _MENUS = ("boot/grub/grub.cfg", "isolinux/txt.cfg", "isolinux/isolinux.cfg")
 
 
@@ -95,7 +100,9 @@ class Casper(Detector, name="casper", priority=50):
             return None
         names = iso.listdir(directory)
         kernel = next((k for k in _KERNELS if k in names), None)
-        initrd = next((i for i in _INITRDS if i in names), None)
+        initrd = next((i for i in _INITRDS if i in names), None) or next(
+            (n for n in sorted(names) if n.startswith("initrd.")), None
+        )
         if kernel is None or initrd is None or _boots_live_boot(iso):
             return None
         info = read_disk_info(iso)

@@ -102,6 +102,7 @@ EXPECTED: dict[str, Boots | Blocked] = {
         f"boot=casper live-media-path={_POP_NEW} iso-scan/filename={{iso}}",
     ),
     "elementary-8.0": _casper("elementary OS 8.0 (amd64)", "/casper/initrd.lz"),
+    "zorin-16.3-core": _casper("Zorin OS 16.3 Core (amd64)", "/casper/initrd.lz4"),
     "zorin-17.2-core": _casper("Zorin OS 17.2 Core (amd64)", "/casper/initrd.lz"),
     "debian-live-12.11-gnome": Boots(
         "debian-live",

@@ -143,6 +143,22 @@ LAYOUTS = {
         },
         "elementary OS",  # elementary/os etc/auto/config: --iso-volume "$NAME"
     ),
+    # Zorin OS 16's initrd is casper/initrd.lz4 (hakuna-m/wubiuefi#287).
+    "zorin-16.3-core": Layout(
+        {
+            "casper/vmlinuz": b"kernel",
+            "casper/initrd.lz4": b"initrd",
+            "casper/filesystem.squashfs": _SQUASH,
+            ".disk/info": 'Zorin OS 16.3 Core 64-bit "Focal" - Release amd64 (20230712)\n',
+            "boot/grub/grub.cfg": grub_entry(
+                "Try or Install Zorin OS",
+                "/casper/vmlinuz",
+                "/casper/initrd.lz4",
+                "boot=casper quiet splash ---",
+            ),
+        },
+        "Zorin OS 16.3 Core 64bit",
+    ),
     "zorin-17.2-core": Layout(
         {
             "casper/vmlinuz": b"kernel",

@@ -35,9 +35,12 @@ Facts checked against their sources (2026-11):
 - Tails' volume label: Tails' auto/config (github austin987/tails, a mirror of Tails' git)
   passes ``--iso-volume="TAILS ${AMNESIA_FULL_VERSION}"`` ("TAILS 6.10 - 20241217"); the
   detector does not rely on it beyond reading the version.
+- Tails' /live/Tails.module: Tails' own scripts read the medium's live/Tails.module (its
+  chroot-browser helper: ``tails_module_path=/lib/live/mount/medium/live/Tails.module``, the
+  list of squashfs images, oldest first), which ``module=Tails`` selects.
 Not verified against a real ISO: Kali's own .disk/info wording (Kali builds with its patched
 live-build, "+kali" versions, whose binary_disk may write "Kali GNU/Linux"; both spellings
-match), and whether every Tails release keeps /live/Tails.module.
+match).
 
 Persistence: live-boot's ``persistence`` parameter with a ``persistence.conf`` on a volume
 labelled ``persistence`` (live-boot(7), persistence.conf(5)): key "live-boot". Tails, GParted

@@ -7,6 +7,11 @@ Fingerprint: /.alpine-release ("alpine-standard-3.21.0-x86_64" style, or "3.21.0
 Why no entry: Alpine's initramfs (mkinitfs' initramfs-init) knows boot media by device and
 label (``alpine_dev=``, ``modloop=``, ``apkovl=``, ``alpine_repo=``) but has no parameter
 that loop-mounts an ISO file (alpinelinux/mkinitfs: initramfs-init.in, its option list).
+
+Checked (2026-11): Alpine's labels have the shape "alpine-<flavour> <release> <arch>" (seen in
+scripts in the code index that rebuild Alpine ISOs: ``volid="alpine-virt ${release} ${arch}"``,
+matching GRUB's ``search --label`` in Alpine's own EFI image). Not verified: the text of
+/.alpine-release on every flavour.
 """
 
 from __future__ import annotations

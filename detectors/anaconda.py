@@ -14,6 +14,13 @@ on the given path", where the device may be ``UUID=<uuid>`` of the partition; th
 image is then taken from the same ISO (inst.stage2 defaults to inst.repo). So the command line
 is ``inst.repo=hd:UUID=<data partition UUID>:<path of the ISO>``; the planner fills in both.
 Persistence: none (an installer).
+
+Checked (2026-11): .treeinfo against productmd's format description (github
+release-engineering/productmd doc/treeinfo-1.1.rst): an INI file with [release] name, short and
+version, and [tree] arch, platforms (a comma-separated list, so only its first item can stand
+for the architecture) and variants; [general] is the older layout's section, read as a
+fallback. Not verified: the label shapes (Rocky-9-5-x86_64-dvd, Fedora-E-dvd-x86_64-41), from
+the reference notes; they decide only the edition shown, never the verdict.
 """
 
 from __future__ import annotations
@@ -62,7 +69,7 @@ class Anaconda(Detector, name="anaconda", priority=55):
             distro=_CLASSES.get(name.lower(), name.split()[0].lower()),
             pretty_name=name,
             version=release.get("version") or general.get("version"),
-            arch=general.get("arch") or general.get("platforms"),
+            arch=general.get("arch") or general.get("platforms", "").split(",")[0].strip() or None,
             kernel=kernel,
             initrds=(initrd,),
             cmdline=("inst.repo=hd:UUID={data_uuid}:{iso}",),

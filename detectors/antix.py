@@ -11,6 +11,10 @@ device by its filesystem UUID (here the stick's data partition) and ``fromiso=PA
 from the ISO file at PATH on that device.
 Persistence: antiX's own ``persist_*`` options (root/home persistence files in /antiX) are
 none of sik's persistence kinds, so none.
+
+Not verified against a real ISO (2026-11): the "antiX-Live"/"MX-Live" labels and the menu
+title wording come from the reference notes; detection keys on /antiX/ and its files, the
+label and titles only tell MX from antiX and give the version.
 """
 
 from __future__ import annotations

@@ -13,6 +13,21 @@ on the files the ISO holds. EndeavourOS shares /arch and is told apart by its vo
 (MANJARO_GNOME_2001 is 20.0.1; MANJARO_KDEM_... the minimal KDE image).
 Versions: /arch/version ("2024.11.01"), else the label (ARCH_202411, RESCUE1103, ..._2421).
 
+Labels checked against the build scripts (2026-11):
+- Arch: archiso's releng profiledef.sh sets ``iso_label="ARCH_$(date ... +%Y%m)"`` (seen in
+  copies of the profile in the code index; archiso itself was not read) and iso_version
+  ``%Y.%m.%d`` (the /arch/version stamp);
+- EndeavourOS: github endeavouros-team/EndeavourOS-ISO profiledef.sh
+  ``iso_label="EOS_$(date +%Y%m)"``; its older build.sh (EndeavourOS-archiso) used the fixed
+  label "ENDEAVOUROS", so both are accepted, and its menu title as well;
+- SystemRescue: its build.sh (code index, repository not named) sets
+  ``iso_label="RESCUE${iso_mainver//.}"`` (11.03 -> RESCUE1103) and install_dir=sysresccd,
+  copying the kernel to sysresccd/boot/<arch>/vmlinuz, the initramfs to sysresccd.img and the
+  microcode to intel_ucode.img / amd_ucode.img.
+Not verified against a real ISO: Manjaro's label format (MANJARO_<EDITION>_<version>), taken
+from /work/shared/reference/distro-boot-recipes.md; a label of another shape only loses the
+version and edition, detection keys on /manjaro and the kernel files.
+
 Boot parameters, from archiso's docs/README.bootparams (archlinux/mkinitcpio-archiso):
 - ``archisobasedir=DIR`` where the airootfs image lives (default ``arch``);
 - ``archisolabel=LABEL`` the ISO's label (the loop hook below overrides the device it names);
@@ -107,7 +122,7 @@ class ArchIso(Detector, name="archiso", priority=50):
 class EndeavourOS(ArchIso, name="endeavouros", priority=55):
     def _names(self, iso: IsoView) -> tuple[str, str, str] | None:
         titles = " ".join(item.title for item in read_menu(iso, *_MENUS))
-        if iso.volume_id.startswith("EOS_") or "EndeavourOS" in titles:
+        if iso.volume_id.startswith(("EOS_", "ENDEAVOUROS")) or "EndeavourOS" in titles:
             return ("endeavouros", "EndeavourOS", "endeavouros")
         return None
 

@@ -22,6 +22,28 @@ Boot parameters, from casper(7) (https://manpages.ubuntu.com/manpages/noble/man7
 Persistence: casper's ``persistent`` parameter, which looks for a ``casper-rw`` filesystem
 label or file (and ``home-rw``), per casper(7): key "casper".
 
+Facts checked against the distributions' build sources (2026-11):
+- Pop!_OS: github pop-os/iso data/disk/info is ``DISTRO_NAME DISTRO_VERSION "UBUNTU_NAME" -
+  Release amd64 (DISTRO_DATE)`` with DISTRO_NAME=Pop_OS (mk/config.mk), so .disk/info starts
+  "Pop_OS"; its volume label (DISTRO_VOLUME_LABEL, mk/iso.mk ``-V``) is "Pop_OS <ver> amd64
+  Intel|Nvidia" (older: "Pop_OS <ver> amd64"); the live files sit in CASPER_PATH
+  (``casper_<iso name>``) with a /casper symlink to it, kernel vmlinuz.efi, initrd initrd.gz.
+- elementary OS: github elementary/os etc/config/includes.binary/.disk/info is
+  ``@DISTRO_NAME @VERSION "@CODENAME" - @CHANNEL @ARCH (@DATE)``, filled by etc/auto/config
+  ('elementary OS 8.0 "Circe" - stable amd64 (20241122)'); the volume label is
+  ``--iso-volume "$NAME"``, "elementary OS" with no version, so the version comes from
+  .disk/info only.
+- Ubuntu: .disk/info 'Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64 (20240827)' per
+  /work/shared/reference/distro-boot-recipes.md (Ubuntu section), which cites real ISOs.
+- Linux Mint's volume label: Rufus proposes the ISO's own label, "Linux Mint 18.2 Cinnamon
+  64-bit" for Mint 18.2 (github pbatard/rufus#984), the shape the edition is read from.
+- Zorin OS 16: its initrd is casper/initrd.lz4 (github hakuna-m/wubiuefi#287), so the initrd
+  is looked up by those names and then any "initrd.*".
+Not verified against a real ISO or build script: Zorin OS's .disk/info wording (the edition
+after the version, "Zorin OS 17.2 Core 64-bit") and Linux Mint's .disk/info; a missing
+edition only shortens the title, and Mint's edition falls back to the titles of its own boot
+menu ("Start Linux Mint 22 Cinnamon 64-bit") when the label names none.
+
 Pop!_OS before its late-2025 ISOs (pop-os/iso PR #361) shipped an initrd without casper's
 iso-scan script (pop-os/iso#243, #260): such an initrd cannot find an ISO file. The newer ISOs
 are recognised by what they carry: a /boot/grub/loopback.cfg, or a grub.cfg that passes
@@ -38,7 +60,9 @@ from sik.iso import IsoView
 from sik.model import BootMethod, Detection
 
 _KERNELS = ("vmlinuz", "vmlinuz.efi")
-_INITRDS = ("initrd", "initrd.lz", "initrd.gz", "initrd.img")
+# Zorin OS 16 ships casper/initrd.lz4 (hakuna-m/wubiuefi#287); any other compressed initrd
+# name is taken too, after these.
+_INITRDS = ("initrd", "initrd.lz", "initrd.gz", "initrd.img", "initrd.lz4")
 _MENUS = ("boot/grub/grub.cfg", "isolinux/txt.cfg", "isolinux/isolinux.cfg")
 
 
@@ -76,7 +100,9 @@ class Casper(Detector, name="casper", priority=50):
             return None
         names = iso.listdir(directory)
         kernel = next((k for k in _KERNELS if k in names), None)
-        initrd = next((i for i in _INITRDS if i in names), None)
+        initrd = next((i for i in _INITRDS if i in names), None) or next(
+            (n for n in sorted(names) if n.startswith("initrd.")), None
+        )
         if kernel is None or initrd is None or _boots_live_boot(iso):
             return None
         info = read_disk_info(iso)
@@ -152,8 +178,12 @@ def _edition(iso: IsoView, flavour: _Flavour, directory: str, info: DiskInfo | N
         after = info.text.split(info.version, 1)[1].split()
         return after[0] if after and after[0].isalpha() else None
     if flavour.distro == "linuxmint":
-        label = iso.volume_id
-        return next((e for e in _MINT_EDITIONS if e.lower() in label.lower()), None)
+        for text in [iso.volume_id] + [item.title for item in read_menu(iso, *_MENUS)]:
+            words = text.lower().split()
+            found = next((e for e in _MINT_EDITIONS if e.lower() in words), None)
+            if found:
+                return found
+        return None
     if flavour.distro == "pop-os":
         parts = directory.split("_")
         return next((_POP_VARIANTS[p] for p in parts if p in _POP_VARIANTS), None)

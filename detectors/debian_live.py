@@ -5,7 +5,7 @@ Fingerprint: a /live directory holding a squashfs root plus a kernel and initrd
 (Debian 12 names them vmlinuz-<kver>/initrd.img-<kver>; older media and derivatives use
 plain vmlinuz/initrd.img). Derivatives are more specific than plain Debian, each by a file
 or text it alone carries:
-- Kali: /.disk/info or the volume label starts with "Kali";
+- Kali: "Kali" as a word in /.disk/info or in the volume label (see the sources below);
 - Tails: /live/Tails.module (live-boot's ``module=Tails`` list of squashfs images);
 - GParted Live: /GParted-Live-Version; Clonezilla Live: /Clonezilla-Live-Version;
 - LMDE: /.disk/info starts with "LMDE"; LMDE 6 keeps live-boot's files in /casper.
@@ -22,6 +22,26 @@ Boot parameters, from live-boot(7) as shipped in Debian 12's live-boot-doc:
   its hardening options, copied here from the ISO's own isolinux/live*.cfg when present;
 - GParted and Clonezilla pass ``union=overlay username=user`` and the ``toram=`` list of
   their own menus, so the stick can be removed after boot.
+Facts checked against their sources (2026-11):
+- /.disk/info as live-build writes it (Debian 12's live-build 1:20230502,
+  /usr/lib/live/build/binary_disk): ``Debian GNU/Linux <VERSION_ID> "<Codename>" - Official
+  Snapshot <arch> LIVE/INSTALL Binary <date>``: the title is "Debian GNU/Linux" whatever the
+  distribution, the version is the chroot's os-release VERSION_ID and the codename is the
+  capitalised distribution ("Kali-rolling"). So Kali is matched on the word "Kali" anywhere
+  in that line, not on its first word.
+- Kali's volume label: kalilinux live-build-config auto/config passes ``--iso-volume``; a fork
+  of it (github DCHHV/kali-live-build-config, auto/config) spells it "HHV Kali Live", the
+  official one "Kali Live" (hence: "Kali" as a word, anywhere in the label).
+- Tails' volume label: Tails' auto/config (github austin987/tails, a mirror of Tails' git)
+  passes ``--iso-volume="TAILS ${AMNESIA_FULL_VERSION}"`` ("TAILS 6.10 - 20241217"); the
+  detector does not rely on it beyond reading the version.
+- Tails' /live/Tails.module: Tails' own scripts read the medium's live/Tails.module (its
+  chroot-browser helper: ``tails_module_path=/lib/live/mount/medium/live/Tails.module``, the
+  list of squashfs images, oldest first), which ``module=Tails`` selects.
+Not verified against a real ISO: Kali's own .disk/info wording (Kali builds with its patched
+live-build, "+kali" versions, whose binary_disk may write "Kali GNU/Linux"; both spellings
+match).
+
 Persistence: live-boot's ``persistence`` parameter with a ``persistence.conf`` on a volume
 labelled ``persistence`` (live-boot(7), persistence.conf(5)): key "live-boot". Tails, GParted
 and Clonezilla do not use it.
@@ -122,10 +142,15 @@ class DebianLive(Detector, name="debian-live", priority=50):
         return _live(self, iso, "live", ("debian", pretty, "debian"), cmdline, facts)
 
 
+# "Kali" as a word: live-build writes Kali's codename ("Kali-rolling") into .disk/info even
+# where its title says "Debian GNU/Linux"; Kali's auto/config labels the ISO "Kali Live".
+_KALI = re.compile(r"(?<![A-Za-z])kali(?![A-Za-z])", re.IGNORECASE)
+
+
 class Kali(Detector, name="kali", priority=55):
     def probe(self, iso: IsoView) -> Detection | None:
         info = read_disk_info(iso)
-        if not (info and info.text.startswith("Kali")) and not iso.volume_id.startswith("Kali"):
+        if not (info and _KALI.search(info.text)) and not _KALI.search(iso.volume_id):
             return None
         facts = _info_facts(info, "Live")
         if facts.version is None:

@@ -18,6 +18,14 @@ images") and the dmsquash-live module's iso-scan hook:
 Void adds ``ro init=/sbin/init`` as its own menu does (its root has no /init, and runit is
 not systemd), per Void's documentation of its live images.
 Persistence: ``rd.live.overlay=<device>[:<path>]`` (dracut.cmdline(7)): key "dracut".
+
+Checked (2026-11): Void's label: void-mklive's mklive.sh (and scripts derived from it in the
+code index) builds the ISO with ``xorriso ... -volid "VOID_LIVE"``. Not verified against a
+real ISO: Fedora's label spellings beyond those seen in users' notes in the code index
+("Fedora-WS-Live-25-1-3" mounted as a CD; "/dev/disk/by-label/Fedora-WS-Live-43 does not
+exist", i.e. newer labels drop the respin numbers; both parse to version and edition); the
+detector reads whatever label the ISO has for CDLABEL=, so only the title depends on its
+shape.
 """
 
 from __future__ import annotations

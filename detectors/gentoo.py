@@ -6,6 +6,13 @@ initramfs to a dracut one in 2024; which one an ISO has is read from its own men
 (boot/grub/grub.cfg, isolinux/isolinux.cfg): dracut's says ``root=live:`` /
 ``rd.live.squashimg=``, genkernel's says ``looptype=squashfs loop=/image.squashfs``.
 
+Checked (2026-11): github gentoo/releng releases/specs/amd64/installcd-stage2-minimal.spec
+sets ``livecd/volid: Gentoo-amd64-@DATESTAMP@`` and builds the initramfs with dracut
+(``boot/kernel/gentoo/dracut_args: ... -a dmsquash-live``): the label is "Gentoo-amd64-<date>",
+not a fixed "ISOIMAGE" (which the older reference notes suggested); the detector reads the
+label the ISO has and never assumes one. Not verified: the admincd/livegui labels and the
+exact DATESTAMP format (the version shown is the first 20yymmdd date in the label or titles).
+
 Boot parameters:
 - dracut: dracut.cmdline(7) (dmsquash-live): ``root=live:CDLABEL=<label>`` ``rd.live.dir=/``
   and ``rd.live.squashimg=image.squashfs`` (the image sits at the ISO's root), and

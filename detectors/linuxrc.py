@@ -2,9 +2,17 @@
 
 Fingerprint: /boot/<arch>/loader/linux and initrd with a repository medium description,
 /media.1/ (the installer's product media), and no /LiveOS (live ISOs are KIWI's, another
-detector's). Version and edition come from /media.1/media's first line
-("openSUSE - openSUSE-Leap-15.6-DVD-x86_64-Build710.3-Media",
-"openSUSE - openSUSE-Tumbleweed-NET-x86_64-Snapshot20241211-Media") or the volume label.
+detector's). Version and edition come from /media.1/media's ident line
+("openSUSE-Leap-15.6-DVD-x86_64-Build710.3-Media",
+"openSUSE-Tumbleweed-NET-x86_64-Snapshot20241211-Media") or the volume label.
+
+Checked (2026-11): /media.1/media's structure, from libzypp's parser
+(zypp/repo/SUSEMediaVerifier.cc: first line the media vendor, second the media ident, third
+the number of media), so the version is looked for in the first two lines and the label.
+Not verified against a real ISO: the ident's wording ("openSUSE-Tumbleweed-DVD-x86_64-
+Snapshot20241211-Media", from the reference notes). The detector keys on the files
+(media.1/, boot/<arch>/loader/linux and initrd); other wording costs the version, never the
+entry.
 
 Boot parameters, from linuxrc's documentation (openSUSE/linuxrc linuxrc_repo.md and
 https://en.opensuse.org/SDB:Linuxrc): ``install=<url>`` names the repository; the ``hd:``
@@ -37,7 +45,8 @@ class Linuxrc(Detector, name="linuxrc", priority=50):
         if kernel is None or initrd is None:
             return None
         media = (iso.read_text("media.1/media", limit=1024) or "").strip()
-        text = (media.splitlines()[0] if media else "") + " " + iso.volume_id
+        # libzypp's SUSEMediaVerifier reads: vendor, media ident, number of media.
+        text = " ".join(media.splitlines()[:2] + [iso.volume_id])
         found = _VERSION.search(text)
         version = next((g for g in found.groups() if g), None) if found else None
         tumbleweed = "Tumbleweed" in text

@@ -11,6 +11,12 @@ stage-1-init.sh) honours ``findiso=PATH``: it mounts each device until one holds
 uses that ISO as the root device; the ISO's own /boot/grub/loopback.cfg passes it. Without an
 ``init=`` in its menus the ISO is left to the loopback.cfg fallback.
 Persistence: none.
+
+Checked (2026-11): nixpkgs' installer modules (nixos/modules/installer/cd-dvd/iso-image.nix
+and its copies in the code index) pass ``root=LABEL=${config.isoImage.volumeID}``, so the
+label the detector reads is the one the stage-1 init looks for; derivatives that override it
+keep NixOS's shape ``<name>-<edition>-<release>-<processor>`` ("nixos-minimal-24.11-x86_64").
+Not verified: nixpkgs' own default volumeID expression (its text was not in the index).
 """
 
 from __future__ import annotations

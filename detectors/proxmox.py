@@ -10,6 +10,10 @@ Why no entry: the installer's init loops over whole block devices (/sys/block/sd
 nvme*, ...), mounts each as ISO 9660 and looks for the id file baked into its initrd
 (described in https://osisa.github.io/NETSetup/docs/pve-init-iso-scanning.md for PVE 9.1):
 neither partitions nor loop devices are looked at, so an ISO file is never found.
+
+Not verified against a real ISO (2026-11): /.disk/info's KEY='value' lines and the "PVE"
+label come from the reference notes only; without a PRODUCT line, /.pve-cd-id.txt or
+/pve-installer.squashfs next to /boot/linux26 still make it Proxmox VE (without a version).
 """
 
 from __future__ import annotations
@@ -28,8 +32,13 @@ class Proxmox(Detector, name="proxmox", priority=50):
             if info.get("PRODUCT"):
                 break
         kernel = iso.first_existing("boot/linux26")
-        if not info.get("PRODUCT") or kernel is None:
+        if kernel is None:
             return None
+        if not info.get("PRODUCT"):
+            # The info file's wording is unverified: the installer's own files still say PVE.
+            if not iso.first_existing(".pve-cd-id.txt", "pve-installer.squashfs"):
+                return None
+            info = {"PRODUCT": "pve", "PRODUCTLONG": "Proxmox VE"}
         product = info.get("PRODUCTLONG") or f"Proxmox {info['PRODUCT'].upper()}"
         release = info.get("RELEASE")
         iso_release = info.get("ISORELEASE")

@@ -7,6 +7,9 @@ Why no entry: Puppy's init looks for its .sfs files on partitions (boot paramete
 ``pmedia=``, ``psubdir=``, ``pupsfs=``; Puppy's "boot parameters" documentation) but has no
 parameter to look inside an ISO file; a frugal install (the .sfs files copied into a
 directory) is Puppy's own answer.
+
+Not verified against a real ISO (2026-11): the puppy_*.sfs naming and the "puppy" label come
+from the reference notes; detection keys on the files only.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ another directory or from an ISO file at PATH on any disk. The options of Slax's
 (/slax/boot/syslinux.cfg: ``load_ramdisk=1 prompt_ramdisk=0 rw ...``) are kept, except
 ``slax.flags=`` and ``perch``, which would save changes into the read-only ISO.
 Persistence: Slax's ``changes=``/``perch`` is none of sik's persistence kinds, so none.
+
+Not verified against a real ISO (2026-11): the layout (slax/boot/, *.sb modules) and the
+"SLAX" label come from the reference notes; detection keys on the files only.
 """
 
 from __future__ import annotations

@@ -273,18 +273,21 @@ def list_(
     from sik.generate import plan_stick
 
     with open_stick(image, stick) as opened:
-        _, rows = plan_stick(opened)
+        menu_plan, planned = plan_stick(opened)
+    rows = [_row_json(r, menu_plan) for r in planned]
     if as_json:
-        typer.echo(json.dumps([_row_json(r) for r in rows], indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     _print_table(rows)
 
 
-def _row_json(row: object) -> dict[str, object]:
+def _row_json(row: object, plan: object) -> dict[str, object]:
+    from sik.model import Plan
     from sik.plan import PlannedIso
 
-    assert isinstance(row, PlannedIso)
+    assert isinstance(row, PlannedIso) and isinstance(plan, Plan)
     d = row.scan.detection
+    submenu = plan.submenu_of(row.entry.id) if row.entry else None
     return {
         "file": row.scan.iso.path.name,
         "distribution": d.pretty_name if d else None,
@@ -297,20 +300,29 @@ def _row_json(row: object) -> dict[str, object]:
         "edition": d.edition if d else None,
         "persistence": d.persistence if d else None,
         "title": row.entry.title if row.entry else None,
+        # The GRUB submenu the entry sits in (several versions of one distribution), if any.
+        "menu": {"id": submenu.id, "title": submenu.title} if submenu else None,
     }
 
 
-def _print_table(rows: object) -> None:
+def _shown_title(item: dict[str, object]) -> str:
+    """The entry's title as the user finds it in the menu: "Submenu › Entry" inside one."""
+    menu = item["menu"]
+    if isinstance(menu, dict):
+        return f"{menu['title']} › {item['title']}"
+    return str(item["title"] or "—")
+
+
+def _print_table(rows: list[dict[str, object]]) -> None:
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title="ISOs on the stick", title_justify="left")
-    for column in ("file", "distribution", "version", "arch", "boot method", "status"):
+    for column in ("file", "distribution", "version", "arch", "boot method", "menu entry", "status"):
         # Fold rather than cut: a truncated file name is useless to someone looking for it.
         table.add_column(column, overflow="fold")
     styles = {"ok": "green", "warning": "yellow", "unsupported": "red"}
-    for row in rows:  # type: ignore[attr-defined]
-        item = _row_json(row)
+    for item in rows:
         status = item["status"] if not item["notes"] else f"{item['status']}: {'; '.join(item['notes'])}"  # type: ignore[arg-type]
         table.add_row(
             Text(printable(str(item["file"]))),
@@ -318,6 +330,7 @@ def _print_table(rows: object) -> None:
             Text(str(item["version"] or "—")),
             Text(str(item["arch"] or "—")),
             Text(str(item["method"] or "—")),
+            Text(_shown_title(item)),
             Text(str(status), style=styles[str(item["status"])]),
         )
     if not table.rows:

@@ -210,7 +210,12 @@ class Plan:
     def grub_path(self, entry_id: str) -> str:
         """What GRUB's ``default``/``next_entry`` needs to name the entry: its id, prefixed by
         its submenu's id and ">" when it sits in one."""
+        submenu = self.submenu_of(entry_id)
+        return f"{submenu.id}>{entry_id}" if submenu else entry_id
+
+    def submenu_of(self, entry_id: str) -> Submenu | None:
+        """The submenu holding the entry, or None when it sits at the menu's top level."""
         for item in self.items:
             if isinstance(item, Submenu) and any(e.id == entry_id for e in item.entries):
-                return f"{item.id}>{entry_id}"
-        return entry_id
+                return item
+        return None

@@ -14,11 +14,19 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.detect import LoadedDetector, Verdict, detect
 from sik.iso import open_iso
-from sik.model import PERSISTENCE_KINDS, BootMethod, FsType, IsoFile, MenuOptions, ScanResult
+from sik.model import (
+    PERSISTENCE_KINDS,
+    BootMethod,
+    Detection,
+    FsType,
+    IsoFile,
+    MenuOptions,
+    ScanResult,
+)
 from sik.plan import PlannedIso, plan
 from sik.render import render_grub_cfg
 from sik.stick import Stick
-from tests.layouts import ALL
+from tests.layouts import ALL, Layout
 
 UUID = "0f3c5a2e-1b7d-4c8e-9a6f-2d4e8b1c3a57"
 P = PurePosixPath
@@ -82,6 +90,9 @@ EXPECTED: dict[str, Boots | Blocked] = {
     "mint-22-cinnamon": _casper("Linux Mint 22 Cinnamon (amd64)", "/casper/initrd.lz", _MINT),
     "mint-22-xfce": _casper("Linux Mint 22 Xfce (amd64)", "/casper/initrd.lz", _MINT),
     "mint-21.3-mate": _casper("Linux Mint 21.3 MATE (amd64)", "/casper/initrd.lz", _MINT),
+    "mint-22.1-cinnamon-plain-label": _casper(
+        "Linux Mint 22.1 Cinnamon (amd64)", "/casper/initrd.lz", _MINT
+    ),
     "pop-22.04-intel-old": Blocked("casper", "Pop!_OS", "no casper iso-scan script"),
     "pop-24.04-nvidia": Boots(
         "casper",
@@ -91,6 +102,7 @@ EXPECTED: dict[str, Boots | Blocked] = {
         f"boot=casper live-media-path={_POP_NEW} iso-scan/filename={{iso}}",
     ),
     "elementary-8.0": _casper("elementary OS 8.0 (amd64)", "/casper/initrd.lz"),
+    "zorin-16.3-core": _casper("Zorin OS 16.3 Core (amd64)", "/casper/initrd.lz4"),
     "zorin-17.2-core": _casper("Zorin OS 17.2 Core (amd64)", "/casper/initrd.lz"),
     "debian-live-12.11-gnome": Boots(
         "debian-live",
@@ -118,6 +130,13 @@ EXPECTED: dict[str, Boots | Blocked] = {
     "kali-2024.3-live": Boots(
         "kali",
         "Kali Linux 2024.3 Live (amd64)",
+        "/live/vmlinuz",
+        ("/live/initrd.img",),
+        "boot=live components noeject findiso={iso}",
+    ),
+    "kali-2024.4-live-lb": Boots(
+        "kali",
+        "Kali Linux 2024.4 Live (amd64)",
         "/live/vmlinuz",
         ("/live/initrd.img",),
         "boot=live components noeject findiso={iso}",
@@ -255,10 +274,10 @@ EXPECTED: dict[str, Boots | Blocked] = {
     ),
     "gentoo-minimal-dracut": Boots(
         "gentoo",
-        "Gentoo Linux (amd64)",
+        "Gentoo Linux 20241117 (amd64)",
         "/boot/gentoo",
         ("/boot/gentoo.igz",),
-        "root=live:CDLABEL=ISOIMAGE rd.live.dir=/ rd.live.squashimg=image.squashfs cdroot "
+        "root=live:CDLABEL=Gentoo-amd64-20241117 rd.live.dir=/ rd.live.squashimg=image.squashfs cdroot "
         "iso-scan/filename={iso}",
     ),
     "gentoo-minimal-genkernel": Boots(
@@ -364,6 +383,18 @@ def test_unbootable_family_is_named_with_a_reason(
     assert row.notes and expected.reason in row.notes[0] and _NO_ISO_FILE in row.notes[0]
 
 
+def test_proxmox_without_its_info_file_is_still_named(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    """/.disk/info's wording is unverified: the installer's own files still identify it."""
+    files = {k: v for k, v in ALL["proxmox-ve-8.3"].files.items() if k != ".disk/info"}
+    path = Layout(files, "PVE").build(tmp_path / "pve.iso")
+    with open_iso(path) as view:
+        outcome = detect(view, detectors).outcome
+    assert isinstance(outcome, Detection) and outcome.detector == "proxmox"
+    assert outcome.pretty_name == "Proxmox VE" and outcome.blocker
+
+
 def test_persistence_keys_are_the_documented_ones(
     tmp_path: Path, detectors: tuple[LoadedDetector, ...]
 ) -> None:
@@ -387,6 +418,7 @@ LOOK_ALIKES = [
     ("pop-24.04-nvidia", "casper", ("loopback.cfg",)),
     ("lmde-6", "lmde", ("loopback.cfg",)),
     ("kali-2024.3-live", "kali", ("debian-live",)),
+    ("kali-2024.4-live-lb", "kali", ("debian-live",)),
     ("tails-6.10", "tails", ("debian-live",)),
     ("gparted-1.6.0-10", "gparted-live", ("debian-live",)),
     ("clonezilla-3.2.0-5", "clonezilla-live", ("debian-live",)),

@@ -95,6 +95,19 @@ LAYOUTS = {
         },
         "Kali Live",
     ),
+    # As Debian 12's live-build writes .disk/info (binary_disk): the title is always
+    # "Debian GNU/Linux"; only the codename says Kali. Label from Kali's auto/config.
+    "kali-2024.4-live-lb": Layout(
+        {
+            "live/vmlinuz": b"kernel",
+            "live/initrd.img": b"initrd",
+            "live/filesystem.squashfs": _SQUASH,
+            ".disk/info": 'Debian GNU/Linux 2024.4 "Kali-rolling" - Official Snapshot amd64 '
+            "LIVE/INSTALL Binary 20241216-10:31\n",
+            ".disk/cd_type": "live\n",
+        },
+        "Kali Live",
+    ),
     "tails-6.10": Layout(
         {
             "live/vmlinuz": b"kernel",

@@ -85,12 +85,14 @@ LAYOUTS = {
                 "Boot LiveCD (kernel: gentoo)",
                 "/boot/gentoo",
                 "/boot/gentoo.igz",
-                "root=live:CDLABEL=ISOIMAGE rd.live.dir=/ rd.live.squashimg=image.squashfs "
+                "root=live:CDLABEL=Gentoo-amd64-20241117 rd.live.dir=/ rd.live.squashimg=image.squashfs "
                 "cdroot dokeymap",
             ),
             "livecd": "",
         },
-        "ISOIMAGE",
+        # gentoo/releng releases/specs/amd64/installcd-stage2-minimal.spec:
+        # livecd/volid: Gentoo-amd64-@DATESTAMP@
+        "Gentoo-amd64-20241117",
     ),
     "gentoo-minimal-genkernel": Layout(
         {

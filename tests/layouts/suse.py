@@ -11,7 +11,8 @@ def _installer(label: str, media: str) -> Layout:
             "boot/x86_64/loader/linux": b"kernel",
             "boot/x86_64/loader/initrd": b"initrd",
             "boot/x86_64/loader/isolinux.cfg": "default harddisk\n",
-            "media.1/media": f"openSUSE - {media}\n{media.rsplit('-', 2)[-2]}\n1\n",
+            # libzypp's SUSEMediaVerifier: vendor, media ident, number of media.
+            "media.1/media": f"openSUSE\n{media}\n1\n",
             "media.1/products": "/ openSUSE 20241211-0\n",
             "EFI/BOOT/grub.cfg": grub_entry(
                 "Installation",

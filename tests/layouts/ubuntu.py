@@ -40,7 +40,7 @@ def _ubuntu(
     return Layout(files, label)
 
 
-def _mint(version: str, codename: str, edition: str, date: str) -> Layout:
+def _mint(version: str, codename: str, edition: str, date: str, label: str | None = None) -> Layout:
     title = f"Start Linux Mint {version} {edition} 64-bit"
     args = "file=/cdrom/preseed/linuxmint.seed boot=casper quiet splash --"
     return Layout(
@@ -54,13 +54,13 @@ def _mint(version: str, codename: str, edition: str, date: str) -> Layout:
             + isolinux_entry("live", title, "/casper/vmlinuz", f"{args} initrd=/casper/initrd.lz"),
             "boot/grub/grub.cfg": grub_entry(title, "/casper/vmlinuz", "/casper/initrd.lz", args),
         },
-        f"Linux Mint {version} {edition} 64-bit",
+        f"Linux Mint {version} {edition} 64-bit" if label is None else label,
     )
 
 
 def _pop(version: str, variant: str, date: str, *, loopback: bool) -> Layout:
     directory = f"casper_pop-os_{version}_amd64_{variant}_debug_{date[-3:]}"
-    codename = "Jammy" if version == "22.04" else "Noble"
+    codename = "Jammy Jellyfish" if version == "22.04" else "Noble Numbat"
     files: dict[str, bytes | str] = {
         f"{directory}/vmlinuz.efi": b"kernel",
         f"{directory}/initrd.gz": b"initrd",
@@ -122,6 +122,8 @@ LAYOUTS = {
     "mint-22-cinnamon": _mint("22", "Wilma", "Cinnamon", "20240728"),
     "mint-22-xfce": _mint("22", "Wilma", "Xfce", "20240728"),
     "mint-21.3-mate": _mint("21.3", "Virginia", "MATE", "20240114"),
+    # The label format is unverified: with a label naming no edition, the menu titles do.
+    "mint-22.1-cinnamon-plain-label": _mint("22.1", "Xia", "Cinnamon", "20250109", "LINUXMINT"),
     "pop-22.04-intel-old": _pop("22.04", "intel", "20240514", loopback=False),
     "pop-24.04-nvidia": _pop("24.04", "nvidia", "20251211", loopback=True),
     "elementary-8.0": Layout(
@@ -129,7 +131,8 @@ LAYOUTS = {
             "casper/vmlinuz": b"kernel",
             "casper/initrd.lz": b"initrd",
             "casper/filesystem.squashfs": _SQUASH,
-            ".disk/info": 'elementary OS 8.0 "Circe" - Stable amd64 (20241122)\n',
+            # elementary/os etc/config/includes.binary/.disk/info, filled by etc/auto/config.
+            ".disk/info": 'elementary OS 8.0 "Circe" - stable amd64 (20241122)\n',
             "boot/grub/grub.cfg": grub_entry(
                 "Try or Install elementary OS",
                 "/casper/vmlinuz",
@@ -138,7 +141,23 @@ LAYOUTS = {
             ),
             "boot/grub/loopback.cfg": "source /boot/grub/grub.cfg\n",
         },
-        "elementary OS 8.0 amd64",
+        "elementary OS",  # elementary/os etc/auto/config: --iso-volume "$NAME"
+    ),
+    # Zorin OS 16's initrd is casper/initrd.lz4 (hakuna-m/wubiuefi#287).
+    "zorin-16.3-core": Layout(
+        {
+            "casper/vmlinuz": b"kernel",
+            "casper/initrd.lz4": b"initrd",
+            "casper/filesystem.squashfs": _SQUASH,
+            ".disk/info": 'Zorin OS 16.3 Core 64-bit "Focal" - Release amd64 (20230712)\n',
+            "boot/grub/grub.cfg": grub_entry(
+                "Try or Install Zorin OS",
+                "/casper/vmlinuz",
+                "/casper/initrd.lz4",
+                "boot=casper quiet splash ---",
+            ),
+        },
+        "Zorin OS 16.3 Core 64bit",
     ),
     "zorin-17.2-core": Layout(
         {

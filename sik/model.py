@@ -55,6 +55,9 @@ class BootMethod(StrEnum):
     dracut_live = "dracut-live"
     memtest = "memtest86+"
     loopback_cfg = "loopback.cfg"
+    kiwi_live = "kiwi-live"
+    ipxe = "ipxe"
+    grub_image = "grub-image"
 
     def readable_filesystems(self) -> frozenset[FsType]:
         """Data-partition filesystems this method's initrd can mount to find the ISO file.
@@ -87,6 +90,10 @@ class Detection:
     efi_kernel: PurePosixPath | None = None
     grub_class: str = "linux"
     evidence: tuple[str, ...] = ()
+    # The distribution's own persistence mechanism, by initrd family ("live-boot", "casper",
+    # "dracut", "kiwi", "archiso"); None when it has none.
+    persistence: str | None = None
+    edition: str | None = None  # "KDE", "Workstation", "Desktop", ...
 
 
 @dataclass(frozen=True)

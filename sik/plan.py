@@ -21,7 +21,7 @@ from sik.model import (
 # Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
 # split /proc/cmdline on white space, and the kernel gives double quotes a meaning of their
 # own, so such a path cannot contain either.
-_PATH_ON_CMDLINE = frozenset({BootMethod.live_boot, BootMethod.dracut_live})
+_PATH_ON_CMDLINE = frozenset({BootMethod.live_boot, BootMethod.dracut_live, BootMethod.kiwi_live})
 _CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
 
 

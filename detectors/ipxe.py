@@ -1,0 +1,61 @@
+"""iPXE's own ISO images (Debian's ipxe package: /usr/lib/ipxe/ipxe.iso; upstream
+``make bin/ipxe.iso``).
+
+Such an ISO boots by El Torito, not from a file, but it carries iPXE in both forms GRUB can start:
+- for BIOS, the Linux-kernel build (``ipxe.lkrn``; Debian's copy, made by util/geniso, names it
+  ``/ipxe.krn``), named by the ISO's /isolinux.cfg. iPXE's documentation describes ``.lkrn`` as
+  "a Linux kernel image, loadable by any Linux boot loader" (https://ipxe.org/appnote/buildtargets);
+  the template loads it with ``linux16``, as Debian's /etc/grub.d/20_ipxe does, because the 16-bit
+  entry point is the one an .lkrn implements;
+- for UEFI, ``EFI/BOOT/BOOTX64.EFI``, either in the ISO's own tree or inside the FAT image that
+  is the El Torito EFI boot image (Debian's ISO: /efi.img). GRUB starts it with ``chainloader``
+  (GRUB manual, "chainloader"), after mounting a FAT image as a second loop device.
+An ISO that lacks the program for the firmware in use gets an entry that says so on the screen.
+
+Fingerprint: the .lkrn/.krn named by isolinux.cfg together with an iPXE marker there (Debian's
+geniso writes "SAY iPXE ISO boot image"), or a root file named ipxe.lkrn.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+
+from sik.detect import Detector
+from sik.iso import IsoView
+from sik.model import BootMethod, Detection
+
+_KERNEL_LINE = re.compile(r"^\s*KERNEL\s+/?(\S+\.l?krn)\s*$", re.IGNORECASE | re.MULTILINE)
+_EFI_PROGRAMS = ("EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/bootx64.efi", "efi/boot/bootx64.efi")
+# El Torito EFI images as util/geniso and util/genfsimg name them.
+_EFI_IMAGES = ("efi.img", "efiboot.img")
+
+
+class Ipxe(Detector, name="ipxe", priority=60):
+    def probe(self, iso: IsoView) -> Detection | None:
+        bios = _bios_program(iso)
+        if bios is None:
+            return None
+        efi = iso.first_existing(*_EFI_PROGRAMS) or iso.first_existing(*_EFI_IMAGES)
+        return Detection(
+            detector=self.name,
+            method=BootMethod.ipxe,
+            distro="ipxe",
+            pretty_name="iPXE network boot",
+            kernel=bios,
+            efi_kernel=efi,
+            grub_class="ipxe",
+            evidence=(str(bios),) + ((str(efi),) if efi else ("no EFI program or EFI image",)),
+        )
+
+
+def _bios_program(iso: IsoView) -> PurePosixPath | None:
+    config = iso.read_text("isolinux.cfg", limit=8192) or iso.read_text(
+        "isolinux/isolinux.cfg", limit=8192
+    )
+    if config and "ipxe" in config.lower():
+        for name in _KERNEL_LINE.findall(config):
+            found = iso.first_existing(name, f"isolinux/{name}")
+            if found is not None:
+                return found
+    return iso.first_existing("ipxe.lkrn")

@@ -24,10 +24,14 @@ STICK_NAMES = {
     "kiwi_live": "openSUSE-Tumbleweed-KDE-Live-x86_64-Snapshot20250101-Media.iso",
     "grub_image": "sik-grub-rescue.iso",
     "ipxe": "ipxe.iso",
+    "ipxe_bios_only": "ipxe-bios-only.iso",
 }
 MEMTEST_MARKER = "Memtest86+ v"
 # iPXE's banner, printed before it looks for network cards (there are none in the test VM).
 IPXE_MARKER = "iPXE initialising devices"
+IPXE_LKRN = Path("/usr/lib/ipxe/ipxe.lkrn")
+# What the iPXE entry prints under UEFI when the ISO has no EFI program (grub-templates/ipxe.j2).
+IPXE_NO_UEFI_MESSAGE = "This iPXE ISO has no UEFI program: boot it with legacy BIOS."
 # An ISO of no known layout and without loopback.cfg: listed with a reason, no entry.
 UNKNOWN_ISO_NAME = "mystery.iso"
 UNKNOWN_VOLUME_ID = "MYSTERY_DISC"
@@ -50,7 +54,10 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
     sources = []
     for key, name in STICK_NAMES.items():
         source = staging / name
-        source.symlink_to(getattr(fixture_isos, key))
+        if key == "ipxe_bios_only":
+            _bios_only_ipxe_iso(source)
+        else:
+            source.symlink_to(getattr(fixture_isos, key))
         sources.append(source)
     image = tmp_path_factory.mktemp("stick") / "sik.img"
     _sik("install", "--image", image, "--size", "1G")
@@ -68,9 +75,15 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
         "1",
     )
     _sik("add", "--image", image, *sources)
-    return BootStick(
-        image, dict(fixture_isos.markers) | {"memtest": MEMTEST_MARKER, "ipxe": IPXE_MARKER}
-    )
+    extra = {"memtest": MEMTEST_MARKER, "ipxe": IPXE_MARKER, "ipxe_bios_only": IPXE_MARKER}
+    return BootStick(image, dict(fixture_isos.markers) | extra)
+
+
+def _bios_only_ipxe_iso(dest: Path) -> None:
+    """An iPXE ISO of the older, BIOS-only kind: Debian's ipxe.lkrn and no EFI program."""
+    config = "SAY iPXE ISO boot image\nDEFAULT ipxe.lkrn\nLABEL ipxe.lkrn\n KERNEL ipxe.lkrn\n"
+    files: dict[str, bytes | str] = {"isolinux.cfg": config, "ipxe.lkrn": IPXE_LKRN.read_bytes()}
+    build_iso(dest, files, volume_id="IPXE")
 
 
 def _sik(*args: str | Path) -> None:

@@ -12,14 +12,15 @@ Such an ISO boots by El Torito, not from a file, but it carries iPXE in both for
   (GRUB manual, "chainloader"), after mounting a FAT image as a second loop device.
 An ISO that lacks the program for the firmware in use gets an entry that says so on the screen.
 
-Fingerprint: the .lkrn/.krn named by isolinux.cfg together with an iPXE marker there (Debian's
-geniso writes "SAY iPXE ISO boot image"), or a root file named ipxe.lkrn.
+Fingerprint: at the ISO's root (where iPXE's geniso and genfsimg put them, and distributions
+do not), the .lkrn/.krn named by isolinux.cfg together with an iPXE marker there (Debian's geniso
+writes "SAY iPXE ISO boot image"), or a file named ipxe.lkrn. The priority is below the
+distribution detectors': a distribution's ISO that also carries iPXE is that distribution.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from sik.detect import Detector
 from sik.iso import IsoView
@@ -31,9 +32,9 @@ _EFI_PROGRAMS = ("EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/bootx64.efi", "efi/boot/bootx
 _EFI_IMAGES = ("efi.img", "efiboot.img")
 
 
-class Ipxe(Detector, name="ipxe", priority=60):
+class Ipxe(Detector, name="ipxe", priority=40):
     def probe(self, iso: IsoView) -> Detection | None:
-        bios = _bios_program(iso)
+        bios = iso.first_existing(*_bios_candidates(iso))
         if bios is None:
             return None
         efi = iso.first_existing(*_EFI_PROGRAMS) or iso.first_existing(*_EFI_IMAGES)
@@ -49,13 +50,8 @@ class Ipxe(Detector, name="ipxe", priority=60):
         )
 
 
-def _bios_program(iso: IsoView) -> PurePosixPath | None:
-    config = iso.read_text("isolinux.cfg", limit=8192) or iso.read_text(
-        "isolinux/isolinux.cfg", limit=8192
-    )
-    if config and "ipxe" in config.lower():
-        for name in _KERNEL_LINE.findall(config):
-            found = iso.first_existing(name, f"isolinux/{name}")
-            if found is not None:
-                return found
-    return iso.first_existing("ipxe.lkrn")
+def _bios_candidates(iso: IsoView) -> tuple[str, ...]:
+    """Where iPXE's BIOS program may be: what an iPXE isolinux.cfg names, then ipxe.lkrn."""
+    config = iso.read_text("isolinux.cfg", limit=8192)
+    named = _KERNEL_LINE.findall(config) if config and "ipxe" in config.lower() else []
+    return (*named, "ipxe.lkrn")

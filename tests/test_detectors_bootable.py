@@ -284,3 +284,20 @@ def test_grub_image_menu_reads_the_isos_grub_cfg(
     entry = text[text.index("menuentry 'GRUB image X'") :]
     assert "  set root=(loop)\n" in entry and "  configfile /boot/grub/grub.cfg\n" in entry
     assert "prefix" not in entry
+
+
+def test_distribution_carrying_ipxe_is_the_distribution(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    files = DEBIAN_LIVE_WITH_GRUB | {"ipxe.lkrn": b"\xeb\x3c"}
+    verdict = _verdict(_built(tmp_path, files, "d-live 12"), detectors)
+    assert _detection(verdict).method is BootMethod.live_boot
+    assert "ipxe" in [name for name, _, _ in verdict.matches]
+
+
+def test_ipxe_in_a_distributions_isolinux_directory_is_not_ipxe(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    files = {"isolinux/isolinux.cfg": "LABEL ipxe\n KERNEL ipxe.krn\n", "isolinux/ipxe.krn": b"k"}
+    verdict = _verdict(_built(tmp_path, files, "RESCUE"), detectors)
+    assert "ipxe" not in [name for name, _, _ in verdict.matches]

@@ -7,7 +7,8 @@ GRUB bootable CD-ROM"): /boot/grub/grub.cfg, plus the BIOS El Torito image
 /mach_kernel and /System/Library/CoreServices/boot.efi when built for EFI).
 
 How the entry boots: sik's GRUB mounts the ISO as ``(loop)``, sets ``root`` to it and reads the
-ISO's /boot/grub/grub.cfg with ``configfile`` (GRUB manual, "configfile"), so the menu the image
+ISO's /boot/grub/grub.cfg with ``configfile`` (GRUB manual, "configfile":
+https://www.gnu.org/software/grub/manual/grub/grub.html#configfile), so the menu the image
 would show when booted as a CD appears, with its paths resolving inside the ISO. ``prefix`` stays
 sik's own on purpose: an ``insmod`` in the image's grub.cfg must load modules built for the GRUB
 that is running (sik's), since modules of another GRUB build do not link against it; the image's

@@ -3,13 +3,13 @@
 
 Such an ISO boots by El Torito, not from a file, but it carries iPXE in both forms GRUB can start:
 - for BIOS, the Linux-kernel build (``ipxe.lkrn``; Debian's copy, made by util/geniso, names it
-  ``/ipxe.krn``), named by the ISO's /isolinux.cfg. iPXE's documentation describes ``.lkrn`` as
-  "a Linux kernel image, loadable by any Linux boot loader" (https://ipxe.org/appnote/buildtargets);
-  the template loads it with ``linux16``, as Debian's /etc/grub.d/20_ipxe does, because the 16-bit
-  entry point is the one an .lkrn implements;
+  ``/ipxe.krn``), named by the ISO's /isolinux.cfg. iPXE's build-target notes
+  (https://ipxe.org/appnote/buildtargets) list .lkrn as the image any Linux boot loader can
+  load; the template uses ``linux16``, as Debian's /etc/grub.d/20_ipxe does;
 - for UEFI, ``EFI/BOOT/BOOTX64.EFI``, either in the ISO's own tree or inside the FAT image that
   is the El Torito EFI boot image (Debian's ISO: /efi.img). GRUB starts it with ``chainloader``
-  (GRUB manual, "chainloader"), after mounting a FAT image as a second loop device.
+  after mounting a FAT image as a second loop device with ``loopback`` (GRUB manual,
+  https://www.gnu.org/software/grub/manual/grub/grub.html, "chainloader" and "loopback").
 An ISO that lacks the program for the firmware in use gets an entry that says so on the screen.
 
 Fingerprint: at the ISO's root (where iPXE's geniso and genfsimg put them, and distributions

@@ -72,6 +72,9 @@ class BootMethod(StrEnum):
     mkinitfs = "mkinitfs"
     puppy = "puppy"
     proxmox = "proxmox"
+    kiwi_live = "kiwi-live"
+    ipxe = "ipxe"
+    grub_image = "grub-image"
 
     def readable_filesystems(self) -> frozenset[FsType]:
         """Data-partition filesystems this method's initrd can mount to find the ISO file.

@@ -36,6 +36,7 @@ _PATH_ON_CMDLINE = frozenset(
         BootMethod.antix,
         BootMethod.slax,
         BootMethod.genkernel,
+        BootMethod.kiwi_live,
     }
 )
 # Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.

@@ -3,7 +3,6 @@ holding fixture ISOs built from Debian's real boot code; built once per test wor
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sik.access import open_stick
 from sik.cli import app
 from sik.run import run
 from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos
+from tests.isobuilder import build_iso
 
 # File names as users have them: the entry ids `sik boot-once` takes derive from these.
 STICK_NAMES = {
@@ -21,12 +21,22 @@ STICK_NAMES = {
     "dracut_live": "Fedora-Sik-Live-x86_64-40.iso",
     "loopback": "sikdemo-1.0.iso",
     "memtest": "memtest86+x64.iso",
+    "kiwi_live": "openSUSE-Tumbleweed-KDE-Live-x86_64-Snapshot20250101-Media.iso",
+    "grub_image": "sik-grub-rescue.iso",
+    "ipxe": "ipxe.iso",
+    "ipxe_bios_only": "ipxe-bios-only.iso",
 }
 MEMTEST_MARKER = "Memtest86+ v"
-# iPXE's ISO from Debian's package: no detector knows it (yet), and it has no loopback.cfg.
-UNKNOWN_ISO = Path("/usr/lib/ipxe/ipxe.iso")
 # `sik generate` options for a test stick: menu and kernels on the serial console QEMU logs.
 SERIAL_MENU = ("--kernel-args", "console=ttyS0,115200", "--serial", "--timeout", "1")
+# iPXE's banner, printed before it looks for network cards (there are none in the test VM).
+IPXE_MARKER = "iPXE initialising devices"
+IPXE_LKRN = Path("/usr/lib/ipxe/ipxe.lkrn")
+# What the iPXE entry prints under UEFI when the ISO has no EFI program (grub-templates/ipxe.j2).
+IPXE_NO_UEFI_MESSAGE = "This iPXE ISO has no UEFI program: boot it with legacy BIOS."
+# An ISO of no known layout and without loopback.cfg: listed with a reason, no entry.
+UNKNOWN_ISO_NAME = "mystery.iso"
+UNKNOWN_VOLUME_ID = "MYSTERY_DISC"
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,10 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
     sources = []
     for key, name in STICK_NAMES.items():
         source = staging / name
-        source.symlink_to(getattr(fixture_isos, key))
+        if key == "ipxe_bios_only":
+            _bios_only_ipxe_iso(source)
+        else:
+            source.symlink_to(getattr(fixture_isos, key))
         sources.append(source)
     image = tmp_path_factory.mktemp("stick") / "sik.img"
     _sik("install", "--image", image, "--size", "1G")
@@ -55,7 +68,15 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
     # The serial console reaches the kernels only through the user-facing option.
     _sik("generate", "--image", image, *SERIAL_MENU)
     _sik("add", "--image", image, *sources)
-    return BootStick(image, dict(fixture_isos.markers) | {"memtest": MEMTEST_MARKER})
+    extra = {"memtest": MEMTEST_MARKER, "ipxe": IPXE_MARKER, "ipxe_bios_only": IPXE_MARKER}
+    return BootStick(image, dict(fixture_isos.markers) | extra)
+
+
+def _bios_only_ipxe_iso(dest: Path) -> None:
+    """An iPXE ISO of the older, BIOS-only kind: Debian's ipxe.lkrn and no EFI program."""
+    config = "SAY iPXE ISO boot image\nDEFAULT ipxe.lkrn\nLABEL ipxe.lkrn\n KERNEL ipxe.lkrn\n"
+    files: dict[str, bytes | str] = {"isolinux.cfg": config, "ipxe.lkrn": IPXE_LKRN.read_bytes()}
+    build_iso(dest, files, volume_id="IPXE")
 
 
 def _sik(*args: str | Path) -> None:
@@ -68,7 +89,8 @@ def _add_bad_files(iso_dir: Path, some_iso: Path) -> None:
     """What users also have in /boot/iso: the menu must still work for everything else."""
     (iso_dir / "x.iso").write_bytes(b"not an ISO, just a file named like one\n" * 1000)
     (iso_dir / "truncated.iso").write_bytes(some_iso.read_bytes()[: 600 * 1024])
-    shutil.copyfile(UNKNOWN_ISO, iso_dir / "ipxe.iso")
+    files: dict[str, bytes | str] = {"README.TXT": "Nothing here boots.\n", "data/blob.bin": bytes(4096)}
+    build_iso(iso_dir / UNKNOWN_ISO_NAME, files, volume_id=UNKNOWN_VOLUME_ID)
 
 
 def copy_of(image: Path, directory: Path) -> Path:

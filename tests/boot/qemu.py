@@ -67,9 +67,15 @@ def _qemu() -> Path:
     )
 
 
-def _firmware_args(firmware: Firmware, workdir: Path) -> list[str]:
+def _firmware_args(firmware: Firmware, workdir: Path, sercon: bool = False) -> list[str]:
     if firmware is Firmware.bios:
-        return []  # QEMU's default firmware is SeaBIOS
+        if not sercon:
+            return []  # QEMU's default firmware is SeaBIOS
+        # SeaBIOS's serial console: the BIOS's own text output (INT 10h), which programs such as
+        # iPXE use, is copied to the first serial port (SeaBIOS's etc/sercon-port, a binary int).
+        port = workdir / "sercon-port"
+        port.write_bytes((0x3F8).to_bytes(2, "little"))
+        return ["-fw_cfg", f"name=etc/sercon-port,file={port}"]
     code, template = ovmf()
     # Each run writes its own copy of the variable store (boot entries OVMF adds), so runs
     # neither share state nor touch the installed template.
@@ -88,7 +94,13 @@ TCG_CPU = "max,-erms"
 
 
 def qemu_argv(
-    image: Path, firmware: Firmware, log_path: Path, workdir: Path, memory_mb: int, snapshot: bool
+    image: Path,
+    firmware: Firmware,
+    log_path: Path,
+    workdir: Path,
+    memory_mb: int,
+    snapshot: bool,
+    sercon: bool = False,
 ) -> list[str]:
     accel = accelerator()
     drive = f"file={image},format=raw,if=virtio" + (",snapshot=on" if snapshot else "")
@@ -98,7 +110,7 @@ def qemu_argv(
         "-accel", accel,
         "-cpu", "host" if accel == "kvm" else TCG_CPU,
         "-m", str(memory_mb),
-        *_firmware_args(firmware, workdir),
+        *_firmware_args(firmware, workdir, sercon),
         "-drive", drive,
         "-serial", f"file:{log_path}",
         "-display", "none", "-vga", "none", "-nodefaults", "-monitor", "none",
@@ -132,13 +144,16 @@ def boot_until(
     log_path: Path,
     memory_mb: int = 1024,
     snapshot: bool = True,
+    sercon: bool = False,
 ) -> BootResult:
     """Boot ``image`` under ``firmware`` until ``marker`` shows on the serial console, QEMU
-    exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log returned."""
+    exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log returned.
+    ``sercon`` copies SeaBIOS's screen output to the serial port too (no effect under UEFI,
+    whose console already is the serial port when QEMU has no display)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_bytes(b"")
     with tempfile.TemporaryDirectory(prefix="sik-qemu-") as tmp:
-        argv = qemu_argv(image, firmware, log_path, Path(tmp), memory_mb, snapshot)
+        argv = qemu_argv(image, firmware, log_path, Path(tmp), memory_mb, snapshot, sercon)
         stderr_path = Path(tmp, "stderr")
         start = time.monotonic()
         with stderr_path.open("wb") as stderr:

@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sik.customize import StickCustomizations
 from sik.detect import LoadedDetector, load_detectors
 from sik.model import MenuOptions, Plan
 from sik.options import dump_options, load_options
@@ -15,6 +16,7 @@ from sik.plan import PlannedIso, plan
 from sik.render import render_grub_cfg
 from sik.run import run
 from sik.scan import scan_stick
+from sik.secondary import read_customizations, write_initrds
 from sik.stick import Stick, write_atomically
 
 
@@ -23,6 +25,7 @@ class Menu:
     plan: Plan
     rows: tuple[PlannedIso, ...]
     grub_cfg: str
+    customizations: StickCustomizations = StickCustomizations()
 
 
 def build_menu(
@@ -32,9 +35,10 @@ def build_menu(
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
     results = scan_stick(stick, detectors if detectors is not None else load_detectors())
-    menu_plan, rows = plan(results, options, stick.fs)
+    found = read_customizations(stick)
+    menu_plan, rows = plan(results, options, stick.fs, found)
     text = render_grub_cfg(menu_plan, user_templates=stick.sik_dir / "templates")
-    return Menu(menu_plan, rows, text)
+    return Menu(menu_plan, rows, text, found)
 
 
 def write_menu(stick: Stick, menu: Menu) -> bool:
@@ -42,6 +46,8 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
     Returns whether grub.cfg changed."""
     data = menu.grub_cfg.encode("utf-8")
     check_grub_script(data)
+    # The initrds first: a new grub.cfg must never name one that is not there yet.
+    write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
     write_atomically(stick.options_file, dump_options(menu.plan.options).encode())
     if stick.grub_cfg.exists() and stick.grub_cfg.read_bytes() == data:
         return False

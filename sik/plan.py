@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sik.customize import StickCustomizations, customize_entry
 from sik.model import (
     BootEntry,
     BootMethod,
@@ -36,18 +37,26 @@ class PlannedIso:
 
 
 def plan(
-    results: Sequence[ScanResult], options: MenuOptions, fs: FsType | None
+    results: Sequence[ScanResult],
+    options: MenuOptions,
+    fs: FsType | None,
+    customizations: StickCustomizations | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
+    found = customizations or StickCustomizations()
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
-        rows.append(_plan_one(result, options, fs, used_ids))
+        rows.append(_plan_one(result, options, fs, used_ids, found))
     entries = _unique_titles([row.entry for row in rows if row.entry is not None])
     return Plan(entries=tuple(entries), options=options), tuple(rows)
 
 
 def _plan_one(
-    result: ScanResult, options: MenuOptions, fs: FsType | None, used_ids: set[str]
+    result: ScanResult,
+    options: MenuOptions,
+    fs: FsType | None,
+    used_ids: set[str],
+    found: StickCustomizations,
 ) -> PlannedIso:
     detection = result.detection
     if detection is None:
@@ -76,6 +85,7 @@ def _plan_one(
         cmdline=_cmdline(detection, iso_path, options),
         grub_class=detection.grub_class,
     )
+    entry = customize_entry(entry, found)
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
 
 

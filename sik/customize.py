@@ -48,20 +48,22 @@ PERSISTENCE_BY_METHOD: Mapping[str, str] = {
 HOOK_FILES: Mapping[str, tuple[tuple[str, str, bool], ...]] = {
     "live-boot": (
         ("live-boot/sik", "scripts/live-bottom/sik", True),
-        # live-boot sources /lib/live/boot/????-* (lib may be a link to usr/lib: the kernel's
-        # unpacker follows it).
-        ("live-boot/9999-sik-persistence", "lib/live/boot/9999-sik-persistence", False),
         ("initramfs-tools/ORDER", "scripts/live-bottom/ORDER", False),
+        ("live-boot/live-premount-ORDER", "scripts/live-premount/ORDER", False),
+        ("live-boot/persistence.sh", "sik/live-boot-persistence.sh", False),
     ),
     "casper": (
         ("casper/sik", "scripts/casper-bottom/99sik", True),
         ("initramfs-tools/ORDER", "scripts/casper-bottom/ORDER", False),
     ),
-    # Merged-/usr initramfs images have lib -> usr/lib: name the real directory, so that the
-    # archive never tries to turn that link into a directory.
     "dracut": (("dracut/90-sik.sh", "usr/lib/dracut/hooks/pre-pivot/90-sik.sh", True),),
 }
+# The kernel replaces an existing path whose type differs from the archive's (a directory entry
+# "lib" deletes a "lib -> usr/lib" link): members never pass through these names, which are
+# links in merged-/usr initramfs images.
+MERGED_USR_LINKS = frozenset({"bin", "sbin", "lib", "lib32", "lib64", "libx32"})
 COMMON_FILES = (
+    ("initramfs-tools/ORDER", "sik/ORDER", False),
     ("common/sik.sh", "sik/sik.sh", True),
     ("common/run-customize.sh", "sik/run-customize.sh", True),
     ("common/sik-customize.service", "sik/sik-customize.service", False),
@@ -114,7 +116,7 @@ def persist_dir(iso_name: str) -> PurePosixPath:
 PERSISTENCE_LAYOUT: Mapping[str, tuple[str, tuple[str, ...]]] = {
     # live-boot(7): `persistence` turns it on and finds the store by its label. live-boot never
     # searches the partition its findiso= ISO is on, so sik's initrd attaches the file named by
-    # sik.persistence= (overlays/live-boot/9999-sik-persistence); it holds a persistence.conf(5).
+    # sik.persistence= (overlays/live-boot/persistence.sh); it holds a persistence.conf(5).
     "live-boot": ("persistence", ("persistence", "sik.persistence={dir}/persistence")),
     # casper(7): `persistent` looks for a casper-rw file or partition, persistent-path= where.
     "casper": ("casper-rw", ("persistent", "persistent-path={dir}/")),

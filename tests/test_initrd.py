@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.customize import (
     HOOK_FILES,
+    MERGED_USR_LINKS,
     StickCustomizations,
     applicable,
     customize_entry,
@@ -85,6 +86,12 @@ def test_each_flavour_carries_its_hook_and_the_baked_uuid(flavour: str) -> None:
     assert {"sik/sik.sh", "sik/run-customize.sh", "sik/stick.conf"} <= set(listing)
     conf = next(m for m in initrd_members(flavour, UUID) if m.path.name == "stick.conf")
     assert conf.data == f"SIK_UUID={UUID}\n".encode()
+
+
+@pytest.mark.parametrize("flavour", sorted(HOOK_FILES))
+def test_no_member_passes_through_a_merged_usr_link(flavour: str) -> None:
+    for member in initrd_members(flavour, UUID):
+        assert member.path.parts[0] not in MERGED_USR_LINKS, member.path
 
 
 def _shell_files() -> list[Path]:

@@ -1,5 +1,6 @@
-# sik: persistence in a file beside the ISO, for live-boot. Sourced by live-boot with its own
-# components (/lib/live/boot/????-*), after them, so the function below replaces live-boot's.
+# sik: persistence in a file beside the ISO, for live-boot. Sourced by the init shell from
+# scripts/live-premount/ORDER, after live-boot's own functions were read (by /scripts/live) and
+# before it looks for persistence, so the function below replaces live-boot's.
 #
 # live-boot looks for persistence only on block devices that are not loop devices, and skips
 # the partition its findiso= ISO was found on; sik keeps each ISO's persistence store in a file

@@ -60,7 +60,7 @@ def test_customised_system_boots_twice(custom_stick: CustomStick, kind: str, tmp
         f"SIK-TEST init ran in {key}",
         f"SIK-TEST overlay: {OVERLAY_TEXT}",
         "SIK-TEST extension program ran",
-        f"SIK-TEST stick: {' '.join(sorted(NAMES.values()))} ",
+        f"SIK-TEST stick: {' '.join(sorted(NAMES.values()))}",
         "SIK-TEST stick writable",
         "SIK-TEST home written",
         "SIK-TEST etc written",

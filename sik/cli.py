@@ -271,10 +271,12 @@ def list_(
     """Show each ISO on the stick: what it is, how it boots, or why it does not."""
     from sik.access import open_stick
     from sik.generate import plan_stick
+    from sik.secondary import read_customizations
 
     with open_stick(image, stick) as opened:
-        menu_plan, planned = plan_stick(opened)
-    rows = [_row_json(r, menu_plan) for r in planned]
+        found = read_customizations(opened)
+        menu_plan, planned = plan_stick(opened, found=found)
+    rows = [_row_json(r, menu_plan) | _customize_json(r, found) for r in planned]
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -305,6 +307,17 @@ def _row_json(row: object, plan: object) -> dict[str, object]:
     }
 
 
+def _customize_json(row: object, found: object) -> dict[str, object]:
+    """`sik list`'s customisations field: what the ISO's boot method supports, with a star on
+    those the stick holds (sik/customize.py)."""
+    from sik.customize import StickCustomizations, applicable
+    from sik.plan import PlannedIso
+
+    assert isinstance(row, PlannedIso) and isinstance(found, StickCustomizations)
+    d = row.scan.detection
+    return {"customizations": list(applicable(d.method, found, row.scan.iso.path.name)) if d else []}
+
+
 def _shown_title(item: dict[str, object]) -> str:
     """The entry's title as the user finds it in the menu: "Submenu › Entry" inside one."""
     menu = item["menu"]
@@ -318,7 +331,16 @@ def _print_table(rows: list[dict[str, object]]) -> None:
     from rich.text import Text
 
     table = Table(title="ISOs on the stick", title_justify="left")
-    for column in ("file", "distribution", "version", "arch", "boot method", "menu entry", "status"):
+    for column in (
+        "file",
+        "distribution",
+        "version",
+        "arch",
+        "boot method",
+        "menu entry",
+        "customise",
+        "status",
+    ):
         # Fold rather than cut: a truncated file name is useless to someone looking for it.
         table.add_column(column, overflow="fold")
     styles = {"ok": "green", "warning": "yellow", "unsupported": "red"}
@@ -331,6 +353,7 @@ def _print_table(rows: list[dict[str, object]]) -> None:
             Text(str(item["arch"] or "—")),
             Text(str(item["method"] or "—")),
             Text(_shown_title(item)),
+            Text(", ".join(item["customizations"]) or "—"),  # type: ignore[arg-type]
             Text(str(status), style=styles[str(item["status"])]),
         )
     if not table.rows:
@@ -498,3 +521,121 @@ def verify(
     if problems:
         raise SikError(f"{len(problems)} problem(s) found", hint="re-copy the files named above")
     console.print(f"✓ {len(now)} file(s) intact", style="green")
+
+
+# --- customisations: ExtensionImages, persistent $HOME, distribution persistence -------------
+
+extension_app = typer.Typer(help="Build, list and remove ExtensionImages (merged into /usr and /opt).")
+home_app = typer.Typer(help="The persistent $HOME shared by every booted system.")
+app.add_typer(extension_app, name="extension")
+app.add_typer(home_app, name="home")
+
+
+@extension_app.command("build")
+def extension_build(
+    directory: Annotated[Path, typer.Argument(help="A tree holding only usr/ and opt/.")],
+    name: Annotated[str, typer.Option("--name", help="The extension's name.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write here instead of the stick.", metavar="FILE"),
+    ] = None,
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+) -> None:
+    """Build an ExtensionImage (a systemd-sysext squashfs image), onto the stick by default."""
+    from sik.access import open_stick
+    from sik.extension import build_extension, check_name, check_tree, extension_path
+
+    check_name(name)
+    check_tree(directory)
+    if output is not None:
+        build_extension(directory, name, output)
+        console.print(f"✓ wrote {output}")
+        return
+    with open_stick(image, stick) as opened:
+        opened.check()
+        written = build_extension(directory, name, extension_path(opened, name))
+        console.print(f"✓ wrote {opened.on_stick(written)}")
+        raise typer.Exit(_generate(opened))
+
+
+@extension_app.command("list")
+def extension_list(
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
+) -> None:
+    """Show the ExtensionImages on the stick."""
+    from sik.access import open_stick
+    from sik.extension import list_extensions
+
+    with open_stick(image, stick) as opened:
+        opened.check()
+        found = list_extensions(opened)
+    if as_json:
+        typer.echo(json.dumps([{"name": e.name, "size": e.size} for e in found], indent=2))
+        return
+    if not found:
+        console.print("No ExtensionImages in /boot/extensions.")
+    for ext in found:
+        console.print(f"{ext.name}  {ext.size / 2**20:.1f} MiB")
+
+
+@extension_app.command("remove")
+def extension_remove(
+    name: Annotated[str, typer.Argument(help="The extension's name (see `sik extension list`).")],
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+) -> None:
+    """Delete an ExtensionImage from the stick."""
+    from sik.access import open_stick
+    from sik.extension import remove_extension
+
+    with open_stick(image, stick) as opened:
+        opened.check()
+        removed = remove_extension(opened, name)
+        console.print(f"✓ removed {opened.on_stick(removed)}")
+        raise typer.Exit(_generate(opened))
+
+
+@home_app.command("create")
+def home_create(
+    size: Annotated[str, typer.Option("--size", help="Size of the home image, e.g. 4G.")],
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+) -> None:
+    """Create /home.img: an ext4 image mounted on /home in every booted system."""
+    from sik.access import open_stick
+    from sik.home import create_home
+
+    with open_stick(image, stick) as opened:
+        opened.check()
+        created = create_home(opened, _parse_size(size))
+        console.print(f"✓ created {opened.on_stick(created)} ({size})")
+        raise typer.Exit(_generate(opened))
+
+
+@app.command()
+def persist(
+    iso: Annotated[str, typer.Argument(help="An ISO file name in /boot/iso.")],
+    size: Annotated[str, typer.Option("--size", help="Size of the persistence store, e.g. 2G.")],
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+) -> None:
+    """Create the distribution's own persistence for one ISO, where it has one."""
+    from sik.access import open_stick
+    from sik.generate import build_menu
+    from sik.persistence import create_persistence
+
+    with open_stick(image, stick) as opened:
+        menu = build_menu(opened)
+        rows = {row.scan.iso.path.name: row for row in menu.rows}
+        row = rows.get(Path(iso).name)
+        if row is None or row.scan.detection is None:
+            known = ", ".join(sorted(n for n, r in rows.items() if r.entry)) or "none"
+            raise SikError(f"no bootable ISO named {iso!r} on the stick", hint=f"ISOs are: {known}")
+        method = str(row.scan.detection.method)
+        uuid = menu.customizations.data_uuid
+        created = create_persistence(opened, row.scan.iso.path.name, method, _parse_size(size), uuid)
+        console.print(f"✓ created {opened.on_stick(created)} for {row.scan.iso.path.name} ({method})")
+        raise typer.Exit(_generate(opened))

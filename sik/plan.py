@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sik.customize import StickCustomizations, customize_entry
 from sik.facts import version_key
 from sik.model import (
     BootEntry,
@@ -60,12 +61,14 @@ def plan(
     options: MenuOptions,
     fs: FsType | None,
     data_uuid: str | None = None,
+    customizations: StickCustomizations | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
     """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines."""
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
+    found = customizations or StickCustomizations()
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
-        rows.append(_plan_one(result, options, fs, used_ids, data_uuid))
+        rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
     menu = _group(rows, used_ids)
@@ -81,6 +84,7 @@ def _plan_one(
     fs: FsType | None,
     used_ids: set[str],
     data_uuid: str | None,
+    found: StickCustomizations,
 ) -> PlannedIso:
     detection = result.detection
     if detection is None:
@@ -126,6 +130,7 @@ def _plan_one(
         cmdline=_cmdline(detection, iso_path, options, data_uuid or ""),
         grub_class=detection.grub_class,
     )
+    entry = customize_entry(entry, found)
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
 
 

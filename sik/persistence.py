@@ -1,0 +1,56 @@
+"""A distribution's own persistence for one ISO: the store its initrd looks for, made with the
+name, label and layout the distribution documents (sik/customize.py PERSISTENCE_LAYOUT holds
+the names and kernel parameters), in /boot/sik/persist/ISO-STEM/ on the data partition."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from sik.customize import PERSISTENCE_LAYOUT, persist_dir, persistence_kind
+from sik.errors import SikError, StickError
+from sik.imagefile import check_room, make_image
+from sik.stick import Stick
+
+# Kinds whose layout is designed (sik/customize.py) but not yet safe to offer.
+_NOT_YET = {
+    # kiwi-live looks for a filesystem labelled "cow" while it sets up the root, and when it
+    # finds none it tries to make a partition for it on the boot disk. A cow.img on the stick
+    # must be attached to a loop device before that, which sik's initrd does not do yet.
+    "kiwi": "KIWI persistence needs an early hook sik does not have yet",
+}
+# persistence.conf(5): "/ union" keeps every change to the root filesystem.
+_LIVE_BOOT_CONF = "/ union\n"
+
+
+def create_persistence(stick: Stick, iso_name: str, method: str, size: int, uuid: str | None) -> Path:
+    kind = persistence_kind(method)
+    if kind is None:
+        raise SikError(f"{iso_name} boots with {method}, which has no persistence sik knows")
+    if kind in _NOT_YET:
+        raise SikError(f"{iso_name}: {_NOT_YET[kind]}")
+    name, args = PERSISTENCE_LAYOUT[kind]
+    if uuid is None and any("{uuid}" in a for a in args):
+        raise StickError(
+            f"{method} names the persistence store by the stick's filesystem UUID, which is unknown",
+            hint="use --image FILE, or a stick mounted by the kernel rather than through FUSE",
+        )
+    directory = stick.root / persist_dir(iso_name).relative_to("/")
+    path = directory / name
+    if path.exists():
+        raise StickError(f"{iso_name} already has persistence ({path.relative_to(stick.root)})")
+    if kind == "archiso":  # a directory on the data partition: nothing to size
+        path.mkdir(parents=True)
+        return path
+    check_room(stick, path, size)
+    if kind == "live-boot":
+        with tempfile.TemporaryDirectory(prefix="sik-persistence-") as tree:
+            # The volume's root becomes the live root's upper layer: it needs /'s permissions.
+            Path(tree).chmod(0o755)
+            Path(tree, "persistence.conf").write_text(_LIVE_BOOT_CONF)
+            make_image(path, size, ext4_label="persistence", populate=Path(tree))
+    elif kind == "dracut":
+        make_image(path, size, ext4_label=None)  # all zeros: a fresh device-mapper snapshot store
+    else:
+        make_image(path, size, ext4_label={"casper": "casper-rw", "kiwi": "cow"}[kind])
+    return path

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sik.detect import LoadedDetector, load_detectors
+from sik.menucache import cached_menu, menu_key, remember_menu
 from sik.model import MenuOptions, Plan
 from sik.options import dump_options, load_detector_options, load_options
 from sik.plan import PlannedIso, plan
@@ -22,6 +23,7 @@ class Menu:
     plan: Plan
     rows: tuple[PlannedIso, ...]
     grub_cfg: str
+    key: str = ""  # the menu cache's name for what was rendered (sik/menucache.py)
 
 
 def plan_stick(
@@ -38,11 +40,15 @@ def build_menu(
     stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
-    from sik.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
-
     menu_plan, rows = plan_stick(stick, options, detectors)
-    text = render_grub_cfg(menu_plan, user_templates=stick.sik_dir / "templates")
-    return Menu(menu_plan, rows, text)
+    templates = stick.sik_dir / "templates"
+    key = menu_key(menu_plan, templates)
+    text = cached_menu(stick, key)
+    if text is None:
+        from sik.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
+
+        text = render_grub_cfg(menu_plan, user_templates=templates)
+    return Menu(menu_plan, rows, text, key)
 
 
 def stick_detectors(stick: Stick) -> tuple[LoadedDetector, ...]:
@@ -55,13 +61,20 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
     """Write grub.cfg (keeping the previous one as grub.cfg.old) and sik.toml atomically.
     Returns whether grub.cfg changed."""
     data = menu.grub_cfg.encode("utf-8")
-    check_grub_script(data)
+    try:
+        old: bytes | None = stick.grub_cfg.read_bytes()
+    except FileNotFoundError:
+        old = None
+    if old != data:  # the bytes already on the stick passed the check when sik wrote them
+        check_grub_script(data)
     kept = load_detector_options(stick.options_file)
     write_atomically(stick.options_file, dump_options(menu.plan.options, kept).encode())
-    if stick.grub_cfg.exists() and stick.grub_cfg.read_bytes() == data:
+    if menu.key:
+        remember_menu(stick, menu.key, data)
+    if old == data:
         return False
-    if stick.grub_cfg.exists():
-        write_atomically(stick.grub_cfg.with_name("grub.cfg.old"), stick.grub_cfg.read_bytes())
+    if old is not None:
+        write_atomically(stick.grub_cfg.with_name("grub.cfg.old"), old)
     return write_atomically(stick.grub_cfg, data)
 
 

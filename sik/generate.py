@@ -7,15 +7,18 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sik.detect import LoadedDetector, load_detectors
 from sik.menucache import cached_menu, menu_key, remember_menu
 from sik.model import MenuOptions, Plan
 from sik.options import dump_options, load_detector_options, load_options
 from sik.plan import PlannedIso, plan
 from sik.run import run
-from sik.scan import scan_stick
+from sik.scan import LazyDetectors, scan_stick
 from sik.stick import Stick, write_atomically
+
+if TYPE_CHECKING:
+    from sik.detect import LoadedDetector
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,11 @@ def plan_stick(
     """Scan, detect and plan without rendering: all that `sik list` needs."""
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
-    results = scan_stick(stick, detectors if detectors is not None else stick_detectors(stick))
+    if detectors is None:
+        chosen = load_detector_options(stick.options_file)
+        results = scan_stick(stick, LazyDetectors(chosen.folder_paths(stick.root), chosen.disable))
+    else:
+        results = scan_stick(stick, detectors)
     return plan(results, options, stick.fs, stick.uuid)
 
 
@@ -53,6 +60,8 @@ def build_menu(
 
 def stick_detectors(stick: Stick) -> tuple[LoadedDetector, ...]:
     """Built-in and installed detectors, plus the stick's own folders from sik.toml."""
+    from sik.detect import load_detectors
+
     chosen = load_detector_options(stick.options_file)
     return load_detectors(chosen.folder_paths(stick.root), chosen.disable)
 

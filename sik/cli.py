@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from sik.errors import SikError
+from sik.out import Out
 
-# All human output goes to stderr with markup off, so `ubuntu-[test].iso` prints literally;
-# --json output goes to stdout.
-console = Console(stderr=True, markup=False, highlight=False)
+# All human output goes to stderr; --json output goes to stdout.
+console = Out()
 
 app = typer.Typer(
     help="Turn one USB drive (or a disk image file) into a library of bootable operating systems.",
@@ -117,7 +116,9 @@ def add(
         opened.check()
         jobs = plan_copies(opened, files)
         columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        with Progress(
+            *columns, console=console.rich, transient=True, disable=not console.is_terminal
+        ) as bar:
             for job in jobs:
                 task = bar.add_task(job.source.name, total=job.size)
                 copy_iso(job, functools.partial(_advance, bar, task))

@@ -205,6 +205,8 @@ class ScanCache:
         self._used[identity] = cached
 
     def save(self) -> None:
+        if self.found and self._used == self._old and self._seen == self._old_seen:
+            return  # the file already says exactly this
         body = {
             "format": FORMAT,
             "sik": __version__,

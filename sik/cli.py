@@ -220,6 +220,9 @@ def _row_json(row: object) -> dict[str, object]:
 
 
 def _print_table(rows: object) -> None:
+    if not rows:
+        console.print("No ISO files in /boot/iso.")
+        return
     from rich.table import Table
     from rich.text import Text
 
@@ -239,9 +242,6 @@ def _print_table(rows: object) -> None:
             Text(str(item["method"] or "—")),
             Text(str(status), style=styles[str(item["status"])]),
         )
-    if not table.rows:
-        console.print("No ISO files in /boot/iso.")
-        return
     console.print(table)
 
 

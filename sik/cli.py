@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -107,23 +108,30 @@ def add(
     stick: StickOpt = None,
 ) -> None:
     """Copy ISO files onto the stick, then regenerate the menu."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
     from sik.access import open_stick
     from sik.add import copy_iso, plan_copies
 
     with open_stick(image, stick) as opened:
         opened.check()
         jobs = plan_copies(opened, files)
-        columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        with Progress(
-            *columns, console=console.rich, transient=True, disable=not console.is_terminal
-        ) as bar:
+        # Without a terminal there is no bar to draw, and rich.progress is not even imported.
+        bar = _progress_bar() if console.is_terminal else contextlib.nullcontext(None)
+        with bar as shown:
             for job in jobs:
-                task = bar.add_task(job.source.name, total=job.size)
-                copy_iso(job, functools.partial(_advance, bar, task))
+                advance = None
+                if shown is not None:
+                    task = shown.add_task(job.source.name, total=job.size)
+                    advance = functools.partial(_advance, shown, task)
+                copy_iso(job, advance)
                 console.print(f"✓ copied {job.source.name}")
         raise typer.Exit(_generate(opened))
+
+
+def _progress_bar() -> Any:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    return Progress(*columns, console=console.rich, transient=True)
 
 
 def _advance(bar: Any, task: Any, done: int) -> None:

@@ -114,6 +114,9 @@ def add(
     with open_stick(image, stick) as opened:
         opened.check()
         jobs = plan_copies(opened, files)
+        from sik.generate import warm_up
+
+        warm_up()
         # Without a terminal there is no bar to draw, and rich.progress is not even imported.
         bar = _progress_bar() if console.is_terminal else contextlib.nullcontext(None)
         with bar as shown:

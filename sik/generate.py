@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +57,19 @@ def build_menu(
 
         text = render_grub_cfg(menu_plan, user_templates=templates)
     return Menu(menu_plan, rows, text, key)
+
+
+def warm_up() -> None:
+    """Import, in a background thread, what planning and rendering a menu need beyond a warm
+    run (the detector registry, jinja2), for a caller about to wait seconds on a disk: `sik add`
+    regenerates the menu right after its copy, and imports cost it CPU time the copy leaves
+    idle."""
+
+    def load() -> None:
+        import sik.detect
+        import sik.render  # noqa: F401
+
+    threading.Thread(target=load, name="sik-warm-up", daemon=True).start()
 
 
 def stick_detectors(stick: Stick) -> tuple[LoadedDetector, ...]:

@@ -4,7 +4,7 @@ compiling templates or running grub-script-check.
 
 The key covers everything a render reads: the plan (frozen dataclasses, whose repr spells
 every field), sik's version, the code of the modules the templates call into, jinja2's
-installed files, and the name and bytes of every file in the template folders, built-in or
+installed files, and the name and bytes of every file under the template folders, built-in or
 the stick's own. The cached text is only used while grub.cfg on the stick still hashes to what
 was recorded, so a hand-edited or half-written grub.cfg is rendered again; a corrupt cache
 file is ignored.
@@ -36,10 +36,11 @@ def menu_key(plan: Plan, user_templates: Path) -> str:
         digest.update(b"\0" + (package / name).read_bytes())
     digest.update(f"\0jinja2 {_stat_of_module('jinja2')}".encode())
     for folder in (user_templates, data_dir("grub-templates")):
-        # Every file, not only *.j2: a template may include any file of its folder.
-        for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        # Every file, not only *.j2: a template may include any file under its folder.
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
             if path.is_file():
-                digest.update(f"\0{folder == user_templates} {path.name}\0".encode() + path.read_bytes())
+                name = path.relative_to(folder).as_posix()
+                digest.update(f"\0{folder == user_templates} {name}\0".encode() + path.read_bytes())
     return digest.hexdigest()
 
 

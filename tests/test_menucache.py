@@ -89,3 +89,13 @@ def test_corrupt_cache_file_renders_again(
     assert renders == [1]
     write_menu(stick, build_menu(stick, MenuOptions(), detectors))
     assert json.loads((stick.sik_dir / MENU_CACHE_NAME).read_text())["format"] == 1
+
+
+def test_file_in_a_template_subfolder_renders_again(
+    stick: Stick, detectors: tuple[LoadedDetector, ...], renders: list[int], written: bytes
+) -> None:
+    extra = stick.sik_dir / "templates" / "parts" / "note.cfg"
+    extra.parent.mkdir(parents=True)
+    extra.write_text("# note\n")
+    build_menu(stick, MenuOptions(), detectors)
+    assert renders == [1]

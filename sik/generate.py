@@ -72,14 +72,6 @@ def warm_up() -> None:
     threading.Thread(target=load, name="sik-warm-up", daemon=True).start()
 
 
-def stick_detectors(stick: Stick) -> tuple[LoadedDetector, ...]:
-    """Built-in and installed detectors, plus the stick's own folders from sik.toml."""
-    from sik.detect import load_detectors
-
-    chosen = load_detector_options(stick.options_file)
-    return load_detectors(chosen.folder_paths(stick.root), chosen.disable)
-
-
 def write_menu(stick: Stick, menu: Menu) -> bool:
     """Write grub.cfg (keeping the previous one as grub.cfg.old) and sik.toml atomically.
     Returns whether grub.cfg changed."""

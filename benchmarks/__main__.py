@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import sik
 from benchmarks.inputs import QUICK, Sizes, build_inputs, cache_root
 from benchmarks.measure import Plan, copy_rows, detect_rows, generate_rows, startup_rows
 from benchmarks.report import describe_machine, print_table, write_markdown
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     options = parser.parse_args(argv)
     started = time.perf_counter()
+    _compile_sik()
     sizes, plan = (
         (QUICK, Plan(fast=2, process=1, slow=1, copy=1)) if options.quick else (Sizes(), Plan())
     )
@@ -53,6 +55,19 @@ def main(argv: list[str] | None = None) -> int:
         write_markdown(results, rows, describe_machine(root), time.perf_counter() - started, note)
         print(f"• wrote {results}", file=sys.stderr)
     return 0
+
+
+def _compile_sik() -> None:
+    """Byte-compile sik and its built-in detectors, as pip does when it installs a package, and
+    let the measured processes keep their bytecode: with PYTHONDONTWRITEBYTECODE set (some
+    development shells set it) every run would otherwise time the compiler too."""
+    import compileall
+
+    from sik.resources import data_dir
+
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    for folder in (Path(sik.__file__).parent, data_dir("detectors")):
+        compileall.compile_dir(folder, quiet=1)
 
 
 if __name__ == "__main__":

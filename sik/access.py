@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,10 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
     if image is not None and stick is not None:
         raise StickError("give either --image or --stick, not both")
     if stick is not None:
-        yield Stick(root=stick, fs=_mounted_fs(stick), uuid=_mounted_uuid(stick))
+        mount = _findmnt(stick)
+        yield Stick(
+            root=stick, fs=_FINDMNT_TYPES.get(mount.get("FSTYPE", "")), uuid=_mounted_uuid(mount)
+        )
         return
     target = image if image is not None else DEFAULT_IMAGE
     if not target.exists():
@@ -37,16 +41,10 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
         yield Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
 
 
-def _mounted_fs(directory: Path) -> FsType | None:
-    """The filesystem of a mounted directory, when findmnt can tell (FUSE mounts can't)."""
-    return _FINDMNT_TYPES.get(_findmnt(directory, "FSTYPE") or "")
-
-
-def _mounted_uuid(directory: Path) -> str | None:
-    """The filesystem UUID of the mount holding ``directory``: findmnt's answer, else udev's
-    /dev/disk/by-uuid link to the mounted device."""
-    uuid = _findmnt(directory, "UUID")
-    source = _findmnt(directory, "SOURCE")
+def _mounted_uuid(mount: dict[str, str]) -> str | None:
+    """The filesystem UUID of the mount: findmnt's answer, else udev's /dev/disk/by-uuid link
+    to the mounted device."""
+    uuid, source = mount.get("UUID"), mount.get("SOURCE")
     by_uuid = Path("/dev/disk/by-uuid")
     if uuid or not source or not source.startswith("/dev/") or not by_uuid.is_dir():
         return uuid
@@ -54,9 +52,22 @@ def _mounted_uuid(directory: Path) -> str | None:
     return next((link.name for link in sorted(by_uuid.iterdir()) if link.resolve() == device), None)
 
 
-def _findmnt(directory: Path, column: str) -> str | None:
+_PAIR = re.compile(rb'([A-Z]+)="([^"]*)"')
+_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")  # how -P spells a quote, a space, ...
+
+
+def _findmnt(directory: Path) -> dict[str, str]:
+    """Filesystem type, UUID and device of the mount holding ``directory``, in one findmnt run;
+    empty or missing values are left out (FUSE mounts have no UUID)."""
+    argv: list[str | Path] = ["findmnt", "-n", "-P", "-o", "FSTYPE,UUID,SOURCE", "--target", directory]
     try:
-        out = run(["findmnt", "-n", "-o", column, "--target", directory], capture=True).stdout
-    except ToolError:  # findmnt missing, or the path is not mounted: the value stays unknown
-        return None
-    return out.decode().strip() or None
+        out = run(argv, capture=True).stdout
+    except ToolError:  # findmnt missing, or the path is not mounted: the values stay unknown
+        return {}
+    return {
+        key.decode(): _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), value).decode(
+            "utf-8", "surrogateescape"
+        )
+        for key, value in _PAIR.findall(out.split(b"\n", 1)[0])
+        if value
+    }

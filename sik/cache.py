@@ -13,20 +13,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import inspect
 import json
 import logging
 import os
 import sys
 import time
 import types
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints
 
 from sik import __version__
 from sik.model import Detection, Unsupported
+from sik.resources import data_dir
 from sik.stick import write_atomically
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ _EDGE = 1024 * 1024
 # after the last change (FAT's 2-second clock, and writes racing the hash).
 _SETTLED_NS = 2_000_000_000
 # sik's own modules whose code shapes a scan result besides the detectors themselves.
+ENTRY_POINT_GROUP = "sik.detectors"  # here, not in sik.detect, which a warm run never imports
 _SIK_MODULES = ("sik.iso", "sik.detect", "sik.facts", "sik.model", "sik.scan", "sik.cache")
 
 
@@ -82,6 +83,8 @@ def iso_identity(path: Path) -> str:
 def fingerprint(detectors: Sequence[LoadedDetector]) -> str | None:
     """A hash of everything a cached answer depends on, or None when a detector's code cannot
     be read (then nothing is cached: an answer that cannot be invalidated is not kept)."""
+    import inspect  # only here: inspect costs more to import than the rest of a warm run
+
     digest = hashlib.sha256(f"{FORMAT} {__version__}".encode())
     modules = {sys.modules[name] for name in _SIK_MODULES if name in sys.modules}
     for loaded in detectors:
@@ -100,6 +103,50 @@ def fingerprint(detectors: Sequence[LoadedDetector]) -> str | None:
     return digest.hexdigest()
 
 
+def source_fingerprint(folders: Sequence[Path], disabled: Iterable[str]) -> str | None:
+    """A key like ``fingerprint``'s, taken from files before any detector is loaded, so a run
+    that finds every ISO in the cache loads none: the bytes of every module in the built-in
+    and the given detector folders (helpers beside a detector included) and of sik's modules
+    in _SIK_MODULES, and the names left out. None when an installed package offers detectors
+    through entry points, whose code is only found by importing it."""
+    if _entry_point_group_present(ENTRY_POINT_GROUP):
+        return None
+    digest = hashlib.sha256(f"{FORMAT} {__version__} sources {sorted(set(disabled))}".encode())
+    package = Path(__file__).parent
+    for name in _SIK_MODULES:
+        code = (package / f"{name.removeprefix('sik.')}.py").read_bytes()
+        digest.update(f"\0{name}\0".encode() + hashlib.sha256(code).digest())
+    for index, folder in enumerate((data_dir("detectors"), *folders)):
+        for path in sorted(folder.glob("*.py")):
+            code = path.read_bytes()
+            digest.update(f"\0{index} {path}\0".encode() + hashlib.sha256(code).digest())
+    return digest.hexdigest()
+
+
+def _entry_point_group_present(group: str) -> bool:
+    """Whether any distribution on sys.path declares entry points in ``group``: what
+    importlib.metadata would find, read from the entry_points.txt files directly because
+    importing importlib.metadata costs more than a warm run's work. When in doubt (a zip on
+    sys.path), yes."""
+    header = f"[{group}]"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except FileNotFoundError:
+            continue
+        except OSError:  # a zip archive or an unreadable folder: cannot tell
+            return True
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    text = Path(entry or ".", name, "entry_points.txt").read_text("utf-8", "replace")
+                except OSError:
+                    continue
+                if header in text:
+                    return True
+    return False
+
+
 class ScanCache:
     """Answers by ISO identity. ``save`` keeps only the answers used since ``load``, so the
     file never holds ISOs that have left the stick."""
@@ -111,8 +158,12 @@ class ScanCache:
         entries: dict[str, Cached],
         seen: dict[str, Seen],
         trust_stat: bool,
+        found: bool = False,
     ) -> None:
         self.path = path
+        # Whether the file held answers for this very fingerprint, so that the detectors it
+        # names loaded without error when it was written.
+        self.found = found
         self._fingerprint = fingerprint
         self._old, self._old_seen = entries, seen
         self._used: dict[str, Cached] = {}
@@ -130,6 +181,8 @@ class ScanCache:
             pass
         except (OSError, ValueError, _Corrupt) as exc:
             log.debug("discarding scan cache %s: %s", path, exc)
+        else:
+            return cls(path, fingerprint, entries, seen, trust_stat, found=True)
         return cls(path, fingerprint, entries, seen, trust_stat)
 
     def identity(self, path: Path) -> str:
@@ -152,6 +205,8 @@ class ScanCache:
         self._used[identity] = cached
 
     def save(self) -> None:
+        if self.found and self._used == self._old and self._seen == self._old_seen:
+            return  # the file already says exactly this
         body = {
             "format": FORMAT,
             "sik": __version__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -11,13 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from sik.errors import SikError
+from sik.out import Out
 
-# All human output goes to stderr with markup off, so `ubuntu-[test].iso` prints literally;
-# --json output goes to stdout.
-console = Console(stderr=True, markup=False, highlight=False)
+# All human output goes to stderr; --json output goes to stdout.
+console = Out()
 
 app = typer.Typer(
     help="Turn one USB drive (or a disk image file) into a library of bootable operating systems.",
@@ -187,8 +187,6 @@ def add(
     stick: StickOpt = None,
 ) -> None:
     """Copy ISO files onto the stick, then regenerate the menu."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
     from sik.access import open_stick
     from sik.add import copy_iso, plan_copies
     from sik.manifest import ChunkHasher, FileRecord, record
@@ -196,15 +194,29 @@ def add(
     with open_stick(image, stick) as opened:
         opened.check()
         jobs = plan_copies(opened, files)
-        columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        from sik.generate import warm_up
+
+        warm_up()
+        # Without a terminal there is no bar to draw, and rich.progress is not even imported.
+        bar = _progress_bar() if console.is_terminal else contextlib.nullcontext(None)
+        with bar as shown:
             for job in jobs:
-                task = bar.add_task(job.source.name, total=job.size)
+                advance = None
+                if shown is not None:
+                    task = shown.add_task(job.source.name, total=job.size)
+                    advance = functools.partial(_advance, shown, task)
                 chunks = ChunkHasher()
-                digest = copy_iso(job, functools.partial(_advance, bar, task), chunks.update)
+                digest = copy_iso(job, advance, chunks.update)
                 record(opened, {job.target: FileRecord(job.size, digest, chunks.chunks())})
                 console.print(f"✓ copied {job.source.name}")
         raise typer.Exit(_generate(opened))
+
+
+def _progress_bar() -> Any:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    return Progress(*columns, console=console.rich, transient=True)
 
 
 def _advance(bar: Any, task: Any, done: int) -> None:
@@ -327,6 +339,9 @@ def _shown_title(item: dict[str, object]) -> str:
 
 
 def _print_table(rows: list[dict[str, object]]) -> None:
+    if not rows:
+        console.print("No ISO files in /boot/iso.")
+        return
     from rich.table import Table
     from rich.text import Text
 
@@ -356,9 +371,6 @@ def _print_table(rows: list[dict[str, object]]) -> None:
             Text(", ".join(item["customizations"]) or "—"),  # type: ignore[arg-type]
             Text(str(status), style=styles[str(item["status"])]),
         )
-    if not table.rows:
-        console.print("No ISO files in /boot/iso.")
-        return
     console.print(table)
 
 
@@ -502,7 +514,9 @@ def verify(
         opened.check()
         manifest = load_manifest(opened)
         columns = ("{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
-        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        with Progress(
+            *columns, console=console.rich, transient=True, disable=not console.is_terminal
+        ) as bar:
             task = bar.add_task("verifying", total=total_bytes(opened))
             findings, now = verify_stick(opened, manifest, functools.partial(_advance, bar, task))
         if record_new:

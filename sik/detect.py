@@ -14,12 +14,11 @@ from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import ClassVar
 
+from sik.cache import ENTRY_POINT_GROUP as ENTRY_POINT_GROUP  # re-exported
 from sik.errors import SikError
 from sik.iso import IsoView
 from sik.model import Detection, Unsupported
 from sik.resources import data_dir
-
-ENTRY_POINT_GROUP = "sik.detectors"
 
 
 class Detector:

@@ -1,8 +1,8 @@
 """Copy a file, hash it (SHA-256) and push it to the disk in one pass.
 
-Three things run at once: reading chunk k+1, hashing chunk k (hashlib drops the GIL for
-large buffers) and writing chunk k. The kernel is asked to start writing each chunk back as
-soon as it is written (sync_file_range(2) with SYNC_FILE_RANGE_WRITE), and the loop waits for
+Reading and writing chunk k run while a worker thread hashes chunk k or one a few behind
+(hashlib drops the GIL for large buffers). The kernel is asked to start writing each chunk back
+as soon as it is written (sync_file_range(2) with SYNC_FILE_RANGE_WRITE), and the loop waits for
 the chunk a few steps behind, then drops it from the page cache. So dirty pages stay bounded,
 the progress bar shows what reached the disk (not what reached memory), and the final fsync
 has little left to do. Where sync_file_range is missing (not Linux, some FUSE filesystems),
@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 CHUNK = 8 * 1024 * 1024
+BUFFERS = 4  # chunks read but maybe not yet hashed
 WINDOW = 8  # chunks under writeback before the loop waits for the oldest (64 MiB)
 
 # linux/fs.h
@@ -41,28 +42,40 @@ def copy_hash_sync(
     Returns the SHA-256 of the bytes copied, as hex. ``on_block`` sees each block in order,
     in a thread of its own beside the hashing one."""
     digest = hashlib.sha256()
-    buffers = (bytearray(chunk), bytearray(chunk))
+    # One worker: updates run in the order submitted. Several buffers let reading and writing
+    # run ahead of hashing while the disk is quick, and hashing catch up while the loop waits
+    # for writeback, instead of each waiting for the other chunk by chunk.
+    buffers = [bytearray(chunk) for _ in range(BUFFERS)]
     writeback = _Writeback(dst)
     _advise(src, os.POSIX_FADV_SEQUENTIAL if hasattr(os, "POSIX_FADV_SEQUENTIAL") else None)
     offset = 0
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="sik-hash") as pool:
-        hashing: list[Future[None]] = []
+    # One worker per consumer: each sees the blocks in the order submitted.
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="sik-hash") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="sik-observe") as observers,
+    ):
+        hashing: deque[list[Future[None]]] = deque()
         for turn in itertools.count():
-            view = memoryview(buffers[turn % 2])
+            if len(hashing) == BUFFERS:
+                for job in hashing.popleft():
+                    job.result()  # chunk turn-BUFFERS consumed: its buffer is free
+            view = memoryview(buffers[turn % BUFFERS])
             count = os.readv(src, [view])
-            for job in hashing:
-                job.result()  # chunk turn-1 consumed: its buffer is free for turn+1
             if count == 0:
                 break
             data = view[:count]
-            hashing = [pool.submit(digest.update, data)]
+            jobs = [pool.submit(digest.update, data)]
             if on_block is not None:
-                hashing.append(pool.submit(on_block, data))
+                jobs.append(observers.submit(on_block, data))
+            hashing.append(jobs)
             _write_all(dst, data)
             writeback.written(offset, count)
             offset += count
             if progress:
                 progress(count)
+        for pending in hashing:
+            for job in pending:
+                job.result()
     writeback.finish()
     os.fsync(dst)
     return digest.hexdigest()

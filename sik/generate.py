@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sik.customize import StickCustomizations
-from sik.detect import LoadedDetector, load_detectors
+from sik.menucache import cached_menu, menu_key, remember_menu
 from sik.model import MenuOptions, Plan
 from sik.options import dump_options, load_detector_options, load_options
 from sik.plan import PlannedIso, plan
 from sik.run import run
-from sik.scan import scan_stick
+from sik.scan import LazyDetectors, scan_stick
 from sik.secondary import read_customizations, write_initrds
 from sik.stick import Stick, write_atomically
+
+if TYPE_CHECKING:
+    from sik.detect import LoadedDetector
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,7 @@ class Menu:
     rows: tuple[PlannedIso, ...]
     grub_cfg: str
     customizations: StickCustomizations = StickCustomizations()
+    key: str = ""  # the menu cache's name for what was rendered (sik/menucache.py)
 
 
 def plan_stick(
@@ -36,7 +42,11 @@ def plan_stick(
     """Scan, detect and plan without rendering: all that `sik list` needs."""
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
-    results = scan_stick(stick, detectors if detectors is not None else stick_detectors(stick))
+    if detectors is None:
+        chosen = load_detector_options(stick.options_file)
+        results = scan_stick(stick, LazyDetectors(chosen.folder_paths(stick.root), chosen.disable))
+    else:
+        results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
     return plan(results, options, stick.fs, stick.uuid, found)
 
@@ -45,33 +55,51 @@ def build_menu(
     stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
-    from sik.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
-
     found = read_customizations(stick)
     menu_plan, rows = plan_stick(stick, options, detectors, found)
-    text = render_grub_cfg(menu_plan, user_templates=stick.sik_dir / "templates")
-    return Menu(menu_plan, rows, text, found)
+    templates = stick.sik_dir / "templates"
+    key = menu_key(menu_plan, templates)
+    text = cached_menu(stick, key)
+    if text is None:
+        from sik.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
+
+        text = render_grub_cfg(menu_plan, user_templates=templates)
+    return Menu(menu_plan, rows, text, found, key)
 
 
-def stick_detectors(stick: Stick) -> tuple[LoadedDetector, ...]:
-    """Built-in and installed detectors, plus the stick's own folders from sik.toml."""
-    chosen = load_detector_options(stick.options_file)
-    return load_detectors(chosen.folder_paths(stick.root), chosen.disable)
+def warm_up() -> None:
+    """Import, in a background thread, what planning and rendering a menu need beyond a warm
+    run (the detector registry, jinja2), for a caller about to wait seconds on a disk: `sik add`
+    regenerates the menu right after its copy, and imports cost it CPU time the copy leaves
+    idle."""
+
+    def load() -> None:
+        import sik.detect
+        import sik.render  # noqa: F401
+
+    threading.Thread(target=load, name="sik-warm-up", daemon=True).start()
 
 
 def write_menu(stick: Stick, menu: Menu) -> bool:
     """Write grub.cfg (keeping the previous one as grub.cfg.old) and sik.toml atomically.
     Returns whether grub.cfg changed."""
     data = menu.grub_cfg.encode("utf-8")
-    check_grub_script(data)
+    try:
+        old: bytes | None = stick.grub_cfg.read_bytes()
+    except FileNotFoundError:
+        old = None
+    if old != data:  # the bytes already on the stick passed the check when sik wrote them
+        check_grub_script(data)
     # The initrds first: a new grub.cfg must never name one that is not there yet.
     write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
     kept = load_detector_options(stick.options_file)
     write_atomically(stick.options_file, dump_options(menu.plan.options, kept).encode())
-    if stick.grub_cfg.exists() and stick.grub_cfg.read_bytes() == data:
+    if menu.key:
+        remember_menu(stick, menu.key, data)
+    if old == data:
         return False
-    if stick.grub_cfg.exists():
-        write_atomically(stick.grub_cfg.with_name("grub.cfg.old"), stick.grub_cfg.read_bytes())
+    if old is not None:
+        write_atomically(stick.grub_cfg.with_name("grub.cfg.old"), old)
     return write_atomically(stick.grub_cfg, data)
 
 

@@ -3,15 +3,38 @@ unless the scan cache already knows the answer for that exact file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sik.cache import CACHE_NAME, Cached, ScanCache, fingerprint
-from sik.detect import LoadedDetector, Verdict, detect
+from sik.cache import CACHE_NAME, Cached, ScanCache, fingerprint, source_fingerprint
 from sik.errors import IsoReadError
 from sik.iso import open_iso
 from sik.model import FsType, IsoFile, ScanResult, Unsupported
 from sik.stick import Stick
+
+if TYPE_CHECKING:
+    from sik.detect import LoadedDetector, Verdict
+
+
+class LazyDetectors:
+    """The detectors a stick uses, loaded (every plugin module imported) only when an ISO is
+    not in the scan cache: a warm `sik generate` loads none."""
+
+    def __init__(self, folders: Sequence[Path] = (), disabled: Iterable[str] = ()) -> None:
+        self.folders, self.disabled = tuple(folders), tuple(disabled)
+        self._loaded: tuple[LoadedDetector, ...] | None = None
+
+    def key(self) -> str | None:
+        return source_fingerprint(self.folders, self.disabled)
+
+    def load(self) -> tuple[LoadedDetector, ...]:
+        if self._loaded is None:
+            from sik.detect import load_detectors
+
+            self._loaded = load_detectors(self.folders, self.disabled)
+        return self._loaded
 
 
 def iso_files(stick: Stick) -> Iterator[Path]:
@@ -26,6 +49,8 @@ def iso_files(stick: Stick) -> Iterator[Path]:
 def scan_one(
     stick: Stick, path: Path, detectors: Sequence[LoadedDetector]
 ) -> tuple[ScanResult, Verdict | None]:
+    from sik.detect import detect
+
     relative = stick.on_stick(path)
     size = path.stat().st_size
     try:
@@ -43,30 +68,39 @@ def _strip_name(message: str, path: Path) -> str:
 
 
 def scan_stick(
-    stick: Stick, detectors: Sequence[LoadedDetector], *, use_cache: bool = True
+    stick: Stick, detectors: Sequence[LoadedDetector] | LazyDetectors, *, use_cache: bool = True
 ) -> tuple[ScanResult, ...]:
-    key = fingerprint(detectors) if use_cache else None
-    if key is None:
-        return tuple(scan_one(stick, path, detectors)[0] for path in iso_files(stick))
+    if isinstance(detectors, LazyDetectors):
+        key = detectors.key() if use_cache else None
+        if key is None:
+            return scan_stick(stick, detectors.load(), use_cache=use_cache)
+        load: Callable[[], Sequence[LoadedDetector]] = detectors.load
+    else:
+        key = fingerprint(detectors) if use_cache else None
+        if key is None:
+            return tuple(scan_one(stick, path, detectors)[0] for path in iso_files(stick))
+        load = functools.partial(tuple, detectors)
     cache = ScanCache.load(stick.sik_dir / CACHE_NAME, key, trust_stat=stick.fs is FsType.ext4)
-    results = tuple(_scan_cached(stick, path, detectors, cache) for path in iso_files(stick))
+    if not cache.found:
+        load()  # a broken plugin or a typo in sik.toml is reported even with no ISO to scan
+    results = tuple(_scan_cached(stick, path, load, cache) for path in iso_files(stick))
     cache.save()
     return results
 
 
 def _scan_cached(
-    stick: Stick, path: Path, detectors: Sequence[LoadedDetector], cache: ScanCache
+    stick: Stick, path: Path, detectors: Callable[[], Sequence[LoadedDetector]], cache: ScanCache
 ) -> ScanResult:
     try:
         identity = cache.identity(path)
     except OSError:  # scan_one words the reason the file cannot be read
-        return scan_one(stick, path, detectors)[0]
+        return scan_one(stick, path, detectors())[0]
     known = cache.get(identity)
     if known is not None:
         size = int(identity.split(":", 1)[0])
         return ScanResult(
             IsoFile(stick.on_stick(path), size, known.volume_id), known.outcome, known.warnings
         )
-    result = scan_one(stick, path, detectors)[0]
+    result = scan_one(stick, path, detectors())[0]
     cache.put(identity, Cached(result.iso.volume_id, result.outcome, result.warnings))
     return result

@@ -12,12 +12,13 @@ import pytest
 
 import sik.cache
 import sik.scan
-from sik.cache import CACHE_NAME, ScanCache, fingerprint, iso_identity
+from sik.cache import CACHE_NAME, ScanCache, fingerprint, iso_identity, source_fingerprint
 from sik.detect import Detector, LoadedDetector
-from sik.generate import build_menu
+from sik.errors import SikError
+from sik.generate import build_menu, plan_stick
 from sik.iso import IsoView
 from sik.model import BootMethod, Detection, FsType, MenuOptions, ScanResult
-from sik.scan import scan_stick
+from sik.scan import LazyDetectors, scan_stick
 from sik.stick import Stick
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, build_iso
 
@@ -249,3 +250,42 @@ def test_rewrite_keeping_size_and_mtime_is_seen_through_ctime(
     results = {r.iso.path.name: r for r in scan_stick(stick, detectors)}
     assert hashed == [debian]
     assert results["debian.iso"].iso.volume_id == "REWRITTEN"
+
+
+def test_source_fingerprint_follows_detector_files(tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    before = source_fingerprint([folder], ())
+    assert before is not None and source_fingerprint([folder], ()) == before
+    (folder / "_helper.py").write_text("X = 1\n")  # a helper a detector may import
+    helper = source_fingerprint([folder], ())
+    assert helper != before
+    assert source_fingerprint([folder], ["debian-live"]) != helper
+
+
+def test_source_fingerprint_gives_up_when_a_package_offers_detectors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dist = tmp_path / "site" / "sik_extra-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "entry_points.txt").write_text("[sik.detectors]\nextra = sik_extra:Extra\n")
+    assert source_fingerprint([], ()) is not None
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert source_fingerprint([], ()) is None
+
+
+def test_warm_scan_loads_no_detector(stick: Stick, opened: list[Path]) -> None:
+    _fill(stick)
+    cold = LazyDetectors()
+    first = scan_stick(stick, cold)
+    assert cold._loaded is not None and len(opened) == 3
+    warm = LazyDetectors()
+    assert scan_stick(stick, warm) == first
+    assert warm._loaded is None and len(opened) == 3
+
+
+def test_unknown_disabled_detector_is_reported_with_no_iso_to_scan(stick: Stick) -> None:
+    (stick.sik_dir / "sik.toml").write_text('[detectors]\ndisable = ["no-such-detector"]\n')
+    for _ in range(2):
+        with pytest.raises(SikError, match="no-such-detector"):
+            plan_stick(stick)

@@ -71,3 +71,14 @@ def test_detect_reads_without_pycdlib(tmp_path: Path) -> None:
     code, modules = _modules_after(tmp_path, "detect", str(iso))
     assert code == 0
     assert _heavy(modules) == set()
+
+
+def test_warm_generate_loads_no_detector_and_no_jinja2(tmp_path: Path, stick: Stick) -> None:
+    build_iso(stick.iso_dir / "debian.iso", DEBIAN_LIVE)
+    code, cold = _modules_after(tmp_path, "generate", "--stick", str(stick.root))
+    first = stick.grub_cfg.read_bytes()
+    assert code == 0 and "jinja2" in cold and "sik.detect" in cold
+    code, warm = _modules_after(tmp_path, "generate", "--stick", str(stick.root))
+    assert code == 0 and stick.grub_cfg.read_bytes() == first
+    loaded = {m for m in warm if m.startswith(("jinja2", "sik.detect", "sik_builtin_detectors"))}
+    assert loaded == set() and "importlib.metadata" not in warm

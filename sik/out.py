@@ -1,0 +1,47 @@
+"""sik's human output, on stderr. A line of text is written as it is (coloured on a colour
+terminal, one line however long, so logs and pipes get whole lines), which spares the commands
+that print a few lines rich's import: more CPU than a warm `sik generate` needs for all else.
+Tables and progress bars go through a rich Console, made the first time one is needed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# SGR codes (ECMA-48) of the few styles sik's lines use.
+_SGR = {"bold red": "1;31", "red": "31", "green": "32", "yellow": "33", "dim": "2"}
+
+
+class Out:
+    def __init__(self) -> None:
+        self._rich: Console | None = None
+
+    @property
+    def rich(self) -> Console:
+        if self._rich is None:
+            from rich.console import Console
+
+            # markup off, so `ubuntu-[test].iso` prints literally.
+            self._rich = Console(stderr=True, markup=False, highlight=False)
+        return self._rich
+
+    @property
+    def is_terminal(self) -> bool:
+        return sys.stderr.isatty()
+
+    def print(self, item: object = "", *, style: str | None = None, soft_wrap: bool = False) -> None:
+        """A str is one line; anything else (a rich Table) is rich's to draw."""
+        if not isinstance(item, str):
+            self.rich.print(item, style=style, soft_wrap=soft_wrap)
+            return
+        code = _SGR.get(style or "") if self._colour() else None
+        sys.stderr.write(f"\x1b[{code}m{item}\x1b[0m\n" if code else f"{item}\n")
+        sys.stderr.flush()
+
+    def _colour(self) -> bool:
+        # https://no-color.org: NO_COLOR set to anything but "" turns colour off.
+        return self.is_terminal and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"

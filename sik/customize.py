@@ -123,12 +123,19 @@ PERSISTENCE_LAYOUT: Mapping[str, tuple[str, tuple[str, ...]]] = {
     # dracut.cmdline(7): rd.live.overlay=<devspec>:<pathspec> names a file used as the
     # persistent (device-mapper snapshot) overlay of the live root.
     "dracut": ("overlay.img", ("rd.live.overlay=/dev/disk/by-uuid/{uuid}:{dir}/overlay.img",)),
-    # KIWI's kiwi-live dracut module: rd.live.overlay.persistent keeps the overlay on a
-    # filesystem labelled "cow"; rd.live.overlay.cowfs names its type.
-    "kiwi": ("cow.img", ("rd.live.overlay.persistent", "rd.live.overlay.cowfs=ext4")),
+    # KIWI's kiwi-live dracut module (KIWI docs, "Boot parameters"): rd.live.overlay.persistent
+    # keeps the overlay on disk, rd.live.overlay.cowfs names the filesystem. An ISO booted as a
+    # file through iso-scan ("loop boot") keeps it in a cow file on the partition holding the
+    # ISO, not in the persist dir: see KIWI_COW_FILE.
+    "kiwi": ("live_system.cow", ("rd.live.overlay.persistent", "rd.live.overlay.cowfs=ext4")),
     # archiso's boot parameters: cow_device holds the copy-on-write space, in cow_directory.
     "archiso": ("cow", ("cow_device=/dev/disk/by-uuid/{uuid}", "cow_directory={dir}/cow")),
 }
+# kiwi-live-lib.sh (preparePersistentOverlayLoopBoot) mounts /run/initramfs/isoscan/live_system.cow,
+# the root of the ISO's partition, and creates it (rd.live.cowfile.mbsize, 500 MB) when missing.
+# Newer KIWI reads another path from rd.live.cowfile.path; kiwi-dracut-live 9.24 (Debian 12)
+# does not, so sik keeps the default: one KIWI persistence per stick, found by every version.
+KIWI_COW_FILE = PurePosixPath("/live_system.cow")
 # Persistence kinds that work only with sik's secondary initrd loaded.
 PERSISTENCE_NEEDS_INITRD = frozenset({"live-boot"})
 

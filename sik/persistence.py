@@ -7,18 +7,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from sik.customize import PERSISTENCE_LAYOUT, persist_dir, persistence_kind
+from sik.customize import KIWI_COW_FILE, PERSISTENCE_LAYOUT, persist_dir, persistence_kind
 from sik.errors import SikError, StickError
 from sik.imagefile import check_room, make_image
 from sik.stick import Stick
 
-# Kinds whose layout is designed (sik/customize.py) but not yet safe to offer.
-_NOT_YET = {
-    # kiwi-live looks for a filesystem labelled "cow" while it sets up the root, and when it
-    # finds none it tries to make a partition for it on the boot disk. A cow.img on the stick
-    # must be attached to a loop device before that, which sik's initrd does not do yet.
-    "kiwi": "KIWI persistence needs an early hook sik does not have yet",
-}
 # persistence.conf(5): "/ union" keeps every change to the root filesystem.
 _LIVE_BOOT_CONF = "/ union\n"
 
@@ -27,8 +20,6 @@ def create_persistence(stick: Stick, iso_name: str, method: str, size: int, uuid
     kind = persistence_kind(method)
     if kind is None:
         raise SikError(f"{iso_name} boots with {method}, which has no persistence sik knows")
-    if kind in _NOT_YET:
-        raise SikError(f"{iso_name}: {_NOT_YET[kind]}")
     name, args = PERSISTENCE_LAYOUT[kind]
     if uuid is None and any("{uuid}" in a for a in args):
         raise StickError(
@@ -39,6 +30,8 @@ def create_persistence(stick: Stick, iso_name: str, method: str, size: int, uuid
     path = directory / name
     if path.exists():
         raise StickError(f"{iso_name} already has persistence ({path.relative_to(stick.root)})")
+    if kind == "kiwi":
+        return _create_kiwi(stick, directory, size)
     if kind == "archiso":  # a directory on the data partition: nothing to size
         path.mkdir(parents=True)
         return path
@@ -52,5 +45,25 @@ def create_persistence(stick: Stick, iso_name: str, method: str, size: int, uuid
     elif kind == "dracut":
         make_image(path, size, ext4_label=None)  # all zeros: a fresh device-mapper snapshot store
     else:
-        make_image(path, size, ext4_label={"casper": "casper-rw", "kiwi": "cow"}[kind])
+        make_image(path, size, ext4_label="casper-rw")
+    return path
+
+
+def _create_kiwi(stick: Stick, marker: Path, size: int) -> Path:
+    """KIWI's cow file where kiwi-live looks for it when the ISO is loop-booted (see
+    sik/customize.py KIWI_COW_FILE); the ISO's empty persist dir marks it as the one whose
+    entry turns persistence on. An existing cow file was made for another KIWI ISO, whose
+    changes must not become this one's."""
+    path = stick.root / KIWI_COW_FILE.relative_to("/")
+    if marker.exists():
+        raise StickError(f"{marker.name} already has persistence ({KIWI_COW_FILE})")
+    if path.exists():
+        raise StickError(
+            f"the stick already has KIWI's cow file {KIWI_COW_FILE}, which all KIWI ISOs share",
+            hint="delete it (and its ISO's folder in /boot/sik/persist) to move persistence to this ISO",
+        )
+    check_room(stick, path, size)
+    # Labelled as KIWI labels the write partition it makes when booted from a whole disk.
+    make_image(path, size, ext4_label="cow")
+    marker.mkdir(parents=True)
     return path

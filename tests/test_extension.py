@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.errors import SikError, StickError
+from sik.errors import StickError
 from sik.extension import build_extension
 from sik.home import create_home
 from sik.model import FsType
@@ -158,8 +158,16 @@ def test_persistence_layout_per_mechanism(tmp_path: Path) -> None:
     assert dracut.name == "overlay.img" and dracut.stat().st_size == 32 * 2**20
     assert _label(dracut) == ""  # zeros: dm-snapshot starts a fresh store
     assert _label(create_persistence(stick, "u.iso", "casper", 32 * 2**20, uuid)) == "casper-rw"
-    with pytest.raises(SikError, match="KIWI persistence needs an early hook"):
+    # KIWI's cow file sits where kiwi-live looks when the ISO is loop-booted: one per partition.
+    kiwi = create_persistence(stick, "o.iso", "kiwi-live", 32 * 2**20, None)
+    assert kiwi == stick.root / "live_system.cow" and _label(kiwi) == "cow"
+    assert kiwi.stat().st_size == 32 * 2**20
+    assert (stick.root / "boot/sik/persist/o").is_dir()
+    with pytest.raises(StickError, match="already has persistence"):
         create_persistence(stick, "o.iso", "kiwi-live", 32 * 2**20, uuid)
+    with pytest.raises(StickError, match="already has KIWI's cow file"):
+        create_persistence(stick, "o2.iso", "kiwi-live", 32 * 2**20, uuid)
+    assert not (stick.root / "boot/sik/persist/o2").exists()
     assert create_persistence(stick, "a.iso", "archiso", 0, uuid).is_dir()
     with pytest.raises(StickError, match="already has persistence"):
         create_persistence(stick, "debian.iso", "live-boot", 32 * 2**20, uuid)

@@ -145,11 +145,14 @@ def boot_until(
     memory_mb: int = 1024,
     snapshot: bool = True,
     sercon: bool = False,
+    poweroff_grace: float = 0,
 ) -> BootResult:
     """Boot ``image`` under ``firmware`` until ``marker`` shows on the serial console, QEMU
     exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log returned.
     ``sercon`` copies SeaBIOS's screen output to the serial port too (no effect under UEFI,
-    whose console already is the serial port when QEMU has no display)."""
+    whose console already is the serial port when QEMU has no display). ``poweroff_grace``
+    seconds after the marker let the system sync and power off by itself (the fixtures do)
+    before QEMU is stopped, for tests that read what it wrote."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_bytes(b"")
     with tempfile.TemporaryDirectory(prefix="sik-qemu-") as tmp:
@@ -162,6 +165,11 @@ def boot_until(
             )
         try:
             found = _watch(process, log_path, marker, start + timeout)
+            if found and poweroff_grace:
+                try:
+                    process.wait(timeout=poweroff_grace)
+                except subprocess.TimeoutExpired:
+                    pass
         finally:
             _stop(process)
         seconds = time.monotonic() - start

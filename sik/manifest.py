@@ -4,10 +4,13 @@ sik put it there, so `sik verify` can tell a flipped bit from an intact file, an
 Per file: its size, its SHA-256, and one digest per 4 MiB chunk. Why 4 MiB: a damaged flash
 page or a bad copy shows up as a range of a few MiB, which is as precise as a user can act on
 (re-copy, or compare with `cmp --bytes`), while a 5 GiB ISO needs only 1,280 chunk digests.
-Each chunk digest is SHA-256 cut to 128 bits: the whole-file SHA-256 is the integrity proof,
-the chunk digests only locate a change, and 128 bits keep the manifest of a full stick small
-(about 40 KiB per 5 GiB ISO). The JSON is deterministic (sorted keys, no timestamps), and the
-file is replaced atomically, so a pulled plug leaves the old manifest or the new one.
+Each chunk digest is XXH3-128: the whole-file SHA-256 is the integrity proof, the chunk
+digests only locate a change, so they need no cryptographic strength, only to change with any
+flipped bit. A second SHA-256 pass cost `sik add` about one CPU-second per GiB, which on two
+cores held the copy to 0.75 of `cp`'s throughput; XXH3 costs a tenth of that. 128 bits keep the
+manifest of a full stick small (about 40 KiB per 5 GiB ISO). The JSON is deterministic
+(sorted keys, no timestamps), and the file is replaced atomically, so a pulled plug leaves the
+old manifest or the new one.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import xxhash
+
 from sik.errors import StickError
 from sik.stick import Stick, write_atomically
 
 CHUNK_SIZE = 4 * 1024 * 1024
-CHUNK_DIGEST_BYTES = 16
-FORMAT = 1
+# 2: chunk digests are XXH3-128 (1 had SHA-256 cut to 128 bits).
+FORMAT = 2
 _READ_SIZE = 8 * 1024 * 1024
 
 Progress = Callable[[int], None]
@@ -51,7 +56,7 @@ class ChunkHasher:
 
     def __init__(self, chunk_size: int = CHUNK_SIZE) -> None:
         self._size = chunk_size
-        self._current = hashlib.sha256()
+        self._current = xxhash.xxh3_128()
         self._filled = 0
         self._chunks: list[str] = []
 
@@ -66,8 +71,8 @@ class ChunkHasher:
                 self._close_chunk()
 
     def _close_chunk(self) -> None:
-        self._chunks.append(self._current.digest()[:CHUNK_DIGEST_BYTES].hex())
-        self._current = hashlib.sha256()
+        self._chunks.append(self._current.hexdigest())
+        self._current = xxhash.xxh3_128()
         self._filled = 0
 
     def chunks(self) -> tuple[str, ...]:

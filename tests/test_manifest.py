@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+import xxhash
 from typer.testing import CliRunner
 
 from sik.add import CopyJob, copy_iso
@@ -32,8 +33,7 @@ MIB = 2**20
 
 def _chunks_by_slicing(data: bytes) -> tuple[str, ...]:
     return tuple(
-        hashlib.sha256(data[i : i + CHUNK_SIZE]).digest()[:16].hex()
-        for i in range(0, len(data), CHUNK_SIZE)
+        xxhash.xxh3_128(data[i : i + CHUNK_SIZE]).hexdigest() for i in range(0, len(data), CHUNK_SIZE)
     )
 
 

@@ -26,7 +26,7 @@ the reference notes; they decide only the edition shown, never the verdict.
 from __future__ import annotations
 
 from sik.detect import Detector
-from sik.facts import read_treeinfo
+from sik.facts import kernel_pair, read_treeinfo
 from sik.iso import IsoView
 from sik.model import BootMethod, Detection
 
@@ -48,13 +48,10 @@ class Anaconda(Detector, name="anaconda", priority=55):
         tree = read_treeinfo(iso)
         if not tree or not iso.first_existing("images/install.img", "LiveOS/squashfs.img"):
             return None
-        for directory in _KERNEL_DIRS:
-            kernel = iso.first_existing(f"{directory}/vmlinuz")
-            initrd = iso.first_existing(f"{directory}/initrd.img")
-            if kernel and initrd:
-                break
-        else:
+        pair = kernel_pair(iso, _KERNEL_DIRS)
+        if pair is None:
             return None
+        kernel, initrd = pair
         release = tree.get("release", {})
         general = tree.get("general", {}) | tree.get("tree", {})
         name = release.get("name") or general.get("family") or "Anaconda installer"

@@ -31,7 +31,7 @@ shape.
 from __future__ import annotations
 
 from sik.detect import Detector
-from sik.facts import arch_from_name, udev_label
+from sik.facts import arch_from_name, kernel_pair, udev_label
 from sik.iso import IsoView
 from sik.model import BootMethod, Detection
 
@@ -61,13 +61,10 @@ class DracutLive(Detector, name="dracut-live", priority=50):
     def probe(self, iso: IsoView) -> Detection | None:
         if not iso.exists("LiveOS/squashfs.img"):
             return None
-        for directory in _KERNEL_DIRS:
-            kernel = iso.first_existing(f"{directory}/vmlinuz")
-            initrd = iso.first_existing(f"{directory}/initrd.img")
-            if kernel and initrd:
-                break
-        else:
+        pair = kernel_pair(iso, _KERNEL_DIRS)
+        if pair is None:
             return None
+        kernel, initrd = pair
         label = iso.volume_id
         if not label:
             return None

@@ -68,6 +68,17 @@ def join(directory: str, name: str) -> PurePosixPath:
     return PurePosixPath("/") / directory.strip("/") / name
 
 
+def kernel_pair(
+    iso: IsoView, directories: tuple[str, ...], kernel: str = "vmlinuz", initrd: str = "initrd.img"
+) -> tuple[PurePosixPath, PurePosixPath] | None:
+    """The first directory holding both ``kernel`` and ``initrd``: their paths, or None."""
+    for directory in directories:
+        found = iso.first_existing(f"{directory}/{kernel}"), iso.first_existing(f"{directory}/{initrd}")
+        if found[0] and found[1]:
+            return found[0], found[1]
+    return None
+
+
 @dataclass(frozen=True)
 class MenuItem:
     """One boot entry of an ISO's own menu (isolinux.cfg or grub.cfg), as written there."""

@@ -303,28 +303,27 @@ def fuzz_stick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stick]:
     print(f"\nfuzz: {scanned['isos']} malformed ISOs scanned, planned and rendered")  # with -s
 
 
+def _build_scan_plan_render(stick: Stick, layout: IsoLayout) -> None:
+    path = stick.iso_dir / "fuzz.iso"
+    try:
+        build_iso(layout, path)
+    except Exception:  # pycdlib refused to write the layout (e.g. a label it will not store)
+        return
+    _scan_plan_render(stick, path)
+
+
 @FUZZ
 @given(layout=layouts())
 # Found by this test: a NUL in the volume label reached the menu title and broke rendering.
 @example(layout=IsoLayout("\x000", LOOPBACK))
 def test_random_layouts_never_crash(fuzz_stick: Stick, layout: IsoLayout) -> None:
-    path = fuzz_stick.iso_dir / "fuzz.iso"
-    try:
-        build_iso(layout, path)
-    except Exception:  # pycdlib refused to write the layout (e.g. a label it will not store)
-        return
-    _scan_plan_render(fuzz_stick, path)
+    _build_scan_plan_render(fuzz_stick, layout)
 
 
 @FUZZ
 @given(layout=family_mutations())
 def test_mutated_family_layouts_never_crash(fuzz_stick: Stick, layout: IsoLayout) -> None:
-    path = fuzz_stick.iso_dir / "fuzz.iso"
-    try:
-        build_iso(layout, path)
-    except Exception:  # pycdlib refused to write the layout (e.g. a label it will not store)
-        return
-    _scan_plan_render(fuzz_stick, path)
+    _build_scan_plan_render(fuzz_stick, layout)
 
 
 @FUZZ

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sik.access import open_stick
+from tests.boot.conftest import SERIAL_MENU
 from tests.boot.conftest import _sik as sik
 from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos
 
@@ -58,16 +59,7 @@ def build_custom_stick(isos: FixtureIsos, work: Path) -> CustomStick:
         sources.append(work / name)
     image = work / "custom.img"
     sik("install", "--image", image, "--size", "1G")
-    sik(
-        "generate",
-        "--image",
-        image,
-        "--kernel-args",
-        "console=ttyS0,115200",
-        "--serial",
-        "--timeout",
-        "1",
-    )
+    sik("generate", "--image", image, *SERIAL_MENU)
     sik("add", "--image", image, *sources)
     extension = work / "hello-tree"
     (extension / "usr/bin").mkdir(parents=True)

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.model import Firmware
+from tests.boot.conftest import SERIAL_MENU
 from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos
 
@@ -45,16 +46,7 @@ def test_entry_in_a_version_submenu_boots_with_boot_once(
 
     image = tmp_path / "sik.img"
     _sik("install", "--image", image, "--size", "512M")
-    _sik(
-        "generate",
-        "--image",
-        image,
-        "--kernel-args",
-        "console=ttyS0,115200",
-        "--serial",
-        "--timeout",
-        "1",
-    )
+    _sik("generate", "--image", image, *SERIAL_MENU)
     _sik("add", "--image", image, newer, older)
     rows = {row["file"]: row for row in json.loads(_sik("list", "--image", image, "--json"))}
     assert (rows[NEWER]["version"], rows[OLDER]["version"]) == ("12.11.0", "12.10.0")

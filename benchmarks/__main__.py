@@ -63,7 +63,7 @@ def _compile_sik() -> None:
     development shells set it) every run would otherwise time the compiler too."""
     import compileall
 
-    from sik.resources import data_dir
+    from sik.core.resources import data_dir
 
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     for folder in (Path(sik.__file__).parent, data_dir("detectors")):

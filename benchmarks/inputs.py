@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sik.run import run
+from sik.core.run import run
 
 FORMAT = 1
 GIB = 1024**3

@@ -90,7 +90,7 @@ def time_processes(
 
 
 def _spawn(argv: list[str], accept: tuple[int, ...]) -> None:
-    # subprocess directly rather than sik.run: the timing must hold the child alone.
+    # subprocess directly rather than sik.core.run: the timing must hold the child alone.
     done = subprocess.run(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
     )
@@ -132,8 +132,10 @@ def _times(peer: Sample, ours: Sample) -> str:
 
 
 def detect_rows(inputs: Inputs, plan: Plan) -> list[Row]:
-    from sik.detect import detect, load_detectors
-    from sik.iso import open_iso, open_iso_tree
+    from sik.detection.detect import detect
+    from sik.detection.iso import open_iso
+    from sik.detection.plugins import load_detectors
+    from tests.reference_reader import open_iso_tree
 
     detectors = load_detectors()
     rows: list[Row] = []
@@ -214,9 +216,10 @@ def generate_rows(inputs: Inputs, plan: Plan) -> list[Row]:
 
 
 def _pycdlib_scan(isos: Sequence[Path]) -> None:
-    from sik.detect import detect, load_detectors
-    from sik.errors import IsoReadError
-    from sik.iso import open_iso_tree
+    from sik.core.errors import IsoReadError
+    from sik.detection.detect import detect
+    from sik.detection.plugins import load_detectors
+    from tests.reference_reader import open_iso_tree
 
     detectors = load_detectors()
     for iso in isos:

@@ -16,10 +16,7 @@ matching GRUB's ``search --label`` in Alpine's own EFI image). Not verified: the
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import arch_from_name, first_version, newest
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, arch_from_name, first_version, newest
 
 _EDITIONS = {"std": "standard", "standard": "standard", "ext": "extended", "extended": "extended"}
 

@@ -25,10 +25,7 @@ the reference notes; they decide only the edition shown, never the verdict.
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import kernel_pair, read_treeinfo
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, kernel_pair, read_treeinfo
 
 _KERNEL_DIRS = ("images/pxeboot", "isolinux")
 _CLASSES = {

@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import re
 
-from sik.detect import Detector
-from sik.facts import read_menu
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, read_menu
 
 _MENUS = ("boot/isolinux/isolinux.cfg", "isolinux/isolinux.cfg", "boot/grub/grub.cfg")
 _TITLE = re.compile(r"\b(antiX|MX)-(\d+(?:\.\d+)*)_(x64|386)(?:[-_ ]([A-Za-z]+))?")

@@ -45,10 +45,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from sik.detect import Detector
-from sik.facts import first_version, join, read_menu, udev_label
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, first_version, join, read_menu, udev_label
 
 _ARCH_KERNELS = (("vmlinuz-linux", "initramfs-linux.img"), ("vmlinuz", "archiso.img"))
 _MENUS = ("boot/grub/grub.cfg", "boot/grub/loopback.cfg", "syslinux/archiso_sys-linux.cfg")

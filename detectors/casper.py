@@ -54,10 +54,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sik.detect import Detector
-from sik.facts import DiskInfo, join, read_disk_info, read_menu
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, DiskInfo, IsoView, join, read_disk_info, read_menu
 
 _KERNELS = ("vmlinuz", "vmlinuz.efi")
 # Zorin OS 16 ships casper/initrd.lz4 (hakuna-m/wubiuefi#287); any other compressed initrd

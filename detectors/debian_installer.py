@@ -14,10 +14,7 @@ component finds an ISO file on a partition: sik does not ship it yet.
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import read_disk_info
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, read_disk_info
 
 _ARCHES = {"install.amd": "amd64", "install.386": "i386", "install.a64": "arm64"}
 _EDITIONS = (("NETINST", "netinst"), ("DVD", "DVD"), ("BD", "BD"), ("CD", "CD"))

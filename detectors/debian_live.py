@@ -52,10 +52,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from sik.detect import Detector
-from sik.facts import DiskInfo, first_version, join, newest, read_disk_info, read_menu
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import (
+    BootMethod,
+    Detection,
+    Detector,
+    DiskInfo,
+    IsoView,
+    first_version,
+    join,
+    newest,
+    read_disk_info,
+    read_menu,
+)
 
 # Debian live's volume label ends "<version> <desktop> <arch>": "d-live 12.11.0 gn amd64".
 _DEBIAN_DESKTOPS = {

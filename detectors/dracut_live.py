@@ -30,10 +30,7 @@ shape.
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import arch_from_name, kernel_pair, udev_label
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, arch_from_name, kernel_pair, udev_label
 
 _KERNEL_DIRS = ("images/pxeboot", "isolinux")
 # The second word of a Fedora live label names the edition (spins use their own names).

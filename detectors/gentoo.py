@@ -28,10 +28,7 @@ from __future__ import annotations
 
 import re
 
-from sik.detect import Detector
-from sik.facts import arch_from_name, read_menu, udev_label
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, arch_from_name, read_menu, udev_label
 
 _MENUS = ("boot/grub/grub.cfg", "isolinux/isolinux.cfg", "grub/grub.cfg")
 _EDITIONS = ("minimal", "admincd", "livegui")

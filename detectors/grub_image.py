@@ -20,9 +20,7 @@ that how it wants to be booted from a file, and a distribution's own detector be
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView
 
 _MKRESCUE_FILES = ("boot/grub/i386-pc/eltorito.img", "efi.img", "mach_kernel")
 

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import re
 
-from sik.detect import Detector
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView
 
 _KERNEL_LINE = re.compile(r"^\s*KERNEL\s+/?(\S+\.l?krn)\s*$", re.IGNORECASE | re.MULTILINE)
 _EFI_PROGRAMS = ("EFI/BOOT/BOOTX64.EFI", "EFI/BOOT/bootx64.efi", "efi/boot/bootx64.efi")

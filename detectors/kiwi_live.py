@@ -33,10 +33,7 @@ from __future__ import annotations
 
 import re
 
-from sik.detect import Detector
-from sik.facts import udev_label
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, udev_label
 
 # Architecture directories KIWI names after the platform (Defaults.get_platform_name()).
 _ARCHES = ("x86_64", "aarch64", "i686", "i586")

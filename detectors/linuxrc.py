@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import re
 
-from sik.detect import Detector
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView
 
 _ARCHES = ("x86_64", "aarch64", "i386")
 _VERSION = re.compile(r"Leap-(\d+(?:\.\d+)?)|Snapshot(\d{8})|openSUSE-(\d+\.\d+)")

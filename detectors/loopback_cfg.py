@@ -6,9 +6,7 @@ exports ``iso_path``, the ISO's path on its partition, before ``configfile`` rea
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView
 
 
 class LoopbackCfg(Detector, name="loopback.cfg", priority=0):

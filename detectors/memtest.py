@@ -11,9 +11,7 @@ MT86PLUS_64 and MT86PLUS_32.
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView
 
 
 class Memtest86Plus(Detector, name="memtest86+", priority=60):

@@ -21,10 +21,16 @@ Not verified: nixpkgs' own default volumeID expression (its text was not in the 
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import arch_from_name, first_version, read_menu, udev_label
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import (
+    BootMethod,
+    Detection,
+    Detector,
+    IsoView,
+    arch_from_name,
+    first_version,
+    read_menu,
+    udev_label,
+)
 
 _MENUS = ("isolinux/isolinux.cfg", "EFI/boot/grub.cfg", "EFI/BOOT/grub.cfg", "boot/grub/grub.cfg")
 

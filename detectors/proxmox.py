@@ -18,10 +18,7 @@ label come from the reference notes only; without a PRODUCT line, /.pve-cd-id.tx
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import parse_key_values
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, parse_key_values
 
 
 class Proxmox(Detector, name="proxmox", priority=50):

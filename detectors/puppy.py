@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import re
 
-from sik.detect import Detector
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView
 
 _MAIN_SFS = re.compile(r"^puppy_([a-z0-9]+?)(64)?_(\d+(?:\.\d+)*)\.sfs$", re.IGNORECASE)
 

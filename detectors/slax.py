@@ -18,10 +18,7 @@ Not verified against a real ISO (2026-11): the layout (slax/boot/, *.sb modules)
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import first_version, read_menu
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, first_version, read_menu
 
 _MENUS = ("slax/boot/syslinux.cfg", "slax/boot/isolinux.cfg", "boot/grub/grub.cfg")
 _DEFAULT_ARGS = ("load_ramdisk=1", "prompt_ramdisk=0", "rw", "printk.time=0")

@@ -9,7 +9,7 @@ EXIT_INTERRUPTED = 130
 
 def main() -> None:
     from sik.cli import app, console
-    from sik.errors import SikError
+    from sik.core.errors import SikError
 
     try:
         code = app(standalone_mode=False)

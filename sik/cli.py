@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from sik.errors import SikError
-from sik.out import Out
+from sik.core.errors import SikError
+from sik.core.out import Out
 
 # All human output goes to stderr; --json output goes to stdout.
 console = Out()
@@ -87,7 +87,7 @@ def install(
     ] = False,
 ) -> None:
     """Make a new stick: partitions, filesystems and GRUB for BIOS and UEFI."""
-    from sik.model import FsType
+    from sik.core.model import FsType
 
     try:
         fs_type = FsType(fs)
@@ -97,7 +97,7 @@ def install(
         raise SikError("give either a DEVICE or --image, not both")
     if device is not None and _is_image_path(device):
         device, image = None, device
-    from sik.install import check_host_tools
+    from sik.drive.install import check_host_tools
 
     check_host_tools()  # before anything is erased or created
     if update:
@@ -115,7 +115,7 @@ def install(
         if target.exists():
             target.unlink()
         new_size = _parse_size(size)
-    from sik.install import install as do_install
+    from sik.drive.install import install as do_install
 
     layout = do_install(target, fs=fs_type, size=new_size, step=lambda s: console.print(f"• {s}"))
     console.print(
@@ -133,7 +133,7 @@ def _is_image_path(path: Path) -> bool:
 
 def _confirm_device(device: Path, *, force: bool, unmount: bool, yes: bool) -> None:
     """Refuse what must not be erased; show what will be; ask for the name to be typed back."""
-    from sik.install import guard_device, unmount_all
+    from sik.drive.install import guard_device, unmount_all
 
     target = guard_device(device, force=force, unmount=unmount)
     if target.mounted:
@@ -149,7 +149,7 @@ def _confirm_device(device: Path, *, force: bool, unmount: bool, yes: bool) -> N
 
 
 def _describe(drive: Any) -> None:
-    from sik.devices import human_size
+    from sik.drive.devices import human_size
 
     console.print(
         f"{drive.path}: {drive.model or 'unknown model'}, {human_size(drive.size)}, "
@@ -166,8 +166,8 @@ def _describe(drive: Any) -> None:
 
 
 def _update(device: Path | None, image: Path | None, *, unmount: bool) -> None:
-    from sik.install import guard_device, unmount_all
-    from sik.install import update as do_update
+    from sik.drive.install import guard_device, unmount_all
+    from sik.drive.install import update as do_update
 
     target = device or image or Path("sik.img")
     if device is not None:
@@ -187,14 +187,14 @@ def add(
     stick: StickOpt = None,
 ) -> None:
     """Copy ISO files onto the stick, then regenerate the menu."""
-    from sik.access import open_stick
-    from sik.add import copy_iso, plan_copies
-    from sik.manifest import ChunkHasher, FileRecord, record
+    from sik.drive.open_stick import open_stick
+    from sik.files.add import copy_iso, plan_copies
+    from sik.files.manifest import ChunkHasher, FileRecord, record
 
     with open_stick(image, stick) as opened:
         opened.check()
         jobs = plan_copies(opened, files)
-        from sik.generate import warm_up
+        from sik.menu.generate import warm_up
 
         warm_up()
         # Without a terminal there is no bar to draw, and rich.progress is not even imported.
@@ -224,9 +224,9 @@ def _advance(bar: Any, task: Any, done: int) -> None:
 
 
 def _generate(opened: object, **overrides: object) -> int:
-    from sik.generate import build_menu, write_menu
-    from sik.options import load_options, merge_options
-    from sik.stick import Stick
+    from sik.core.stick import Stick
+    from sik.menu.generate import build_menu, write_menu
+    from sik.menu.options import load_options, merge_options
 
     assert isinstance(opened, Stick)
     opened.check()
@@ -267,7 +267,7 @@ def generate(
     ] = None,
 ) -> None:
     """Scan /boot/iso, recognise each ISO and write the GRUB menu."""
-    from sik.access import open_stick
+    from sik.drive.open_stick import open_stick
 
     args = tuple(kernel_args.split()) if kernel_args is not None else None
     with open_stick(image, stick) as opened:
@@ -281,9 +281,9 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
 ) -> None:
     """Show each ISO on the stick: what it is, how it boots, or why it does not."""
-    from sik.access import open_stick
-    from sik.generate import plan_stick
-    from sik.secondary import read_customizations
+    from sik.customize.initrds import read_customizations
+    from sik.drive.open_stick import open_stick
+    from sik.menu.generate import plan_stick
 
     with open_stick(image, stick) as opened:
         found = read_customizations(opened)
@@ -296,8 +296,8 @@ def list_(
 
 
 def _row_json(row: object, plan: object) -> dict[str, object]:
-    from sik.model import Plan
-    from sik.plan import PlannedIso
+    from sik.core.model import Plan
+    from sik.menu.plan import PlannedIso
 
     assert isinstance(row, PlannedIso) and isinstance(plan, Plan)
     d = row.scan.detection
@@ -321,9 +321,9 @@ def _row_json(row: object, plan: object) -> dict[str, object]:
 
 def _customize_json(row: object, found: object) -> dict[str, object]:
     """`sik list`'s customisations field: what the ISO's boot method supports, with a star on
-    those the stick holds (sik/customize.py)."""
-    from sik.customize import StickCustomizations, applicable
-    from sik.plan import PlannedIso
+    those the stick holds (sik/customize/hooks.py)."""
+    from sik.customize.hooks import StickCustomizations, applicable
+    from sik.menu.plan import PlannedIso
 
     assert isinstance(row, PlannedIso) and isinstance(found, StickCustomizations)
     d = row.scan.detection
@@ -381,9 +381,9 @@ def boot_once(
     stick: StickOpt = None,
 ) -> None:
     """Boot ENTRY the next time the stick starts, once, without touching the menu."""
-    from sik.access import open_stick
-    from sik.generate import build_menu
-    from sik.grubenv import update_env
+    from sik.drive.open_stick import open_stick
+    from sik.menu.generate import build_menu
+    from sik.menu.grubenv import update_env
 
     with open_stick(image, stick) as opened:
         menu = build_menu(opened)
@@ -417,10 +417,10 @@ def detect(
     ] = None,
 ) -> None:
     """Tell which distribution an ISO is and how sik would boot it."""
-    from sik.detect import detect as run_detectors
-    from sik.detect import load_detectors
-    from sik.explain import explain_json, explain_lines, planned, summary
-    from sik.iso import open_iso
+    from sik.detection.detect import detect as run_detectors
+    from sik.detection.iso import open_iso
+    from sik.detection.plugins import load_detectors
+    from sik.menu.explain import explain_json, explain_lines, planned, summary
 
     detectors = load_detectors(folders or (), disabled or ())
     with open_iso(iso) as view:
@@ -445,7 +445,7 @@ def devices(
     from rich.table import Table
     from rich.text import Text
 
-    from sik.devices import drive_json, human_size, list_drives
+    from sik.drive.devices import drive_json, human_size, list_drives
 
     drives = list_drives()
     if as_json:
@@ -497,9 +497,16 @@ def verify(
     """Check every ISO and ExtensionImage against the manifest (and a distribution's sums)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from sik.access import open_stick
-    from sik.manifest import load_manifest, record
-    from sik.verify import Status, check_against, parse_sums, total_bytes, verify_signature, verify_stick
+    from sik.drive.open_stick import open_stick
+    from sik.files.manifest import load_manifest, record
+    from sik.files.verify import (
+        Status,
+        check_against,
+        parse_sums,
+        total_bytes,
+        verify_signature,
+        verify_stick,
+    )
 
     if (signature is None) != (keyring is None) or (signature is not None and against is None):
         raise SikError("--signature and --keyring go together, with --against")
@@ -557,8 +564,8 @@ def extension_build(
     stick: StickOpt = None,
 ) -> None:
     """Build an ExtensionImage (a systemd-sysext squashfs image), onto the stick by default."""
-    from sik.access import open_stick
-    from sik.extension import build_extension, check_name, check_tree, extension_path
+    from sik.customize.extensions import build_extension, check_name, check_tree, extension_path
+    from sik.drive.open_stick import open_stick
 
     check_name(name)
     check_tree(directory)
@@ -580,8 +587,8 @@ def extension_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")] = False,
 ) -> None:
     """Show the ExtensionImages on the stick."""
-    from sik.access import open_stick
-    from sik.extension import list_extensions
+    from sik.customize.extensions import list_extensions
+    from sik.drive.open_stick import open_stick
 
     with open_stick(image, stick) as opened:
         opened.check()
@@ -602,8 +609,8 @@ def extension_remove(
     stick: StickOpt = None,
 ) -> None:
     """Delete an ExtensionImage from the stick."""
-    from sik.access import open_stick
-    from sik.extension import remove_extension
+    from sik.customize.extensions import remove_extension
+    from sik.drive.open_stick import open_stick
 
     with open_stick(image, stick) as opened:
         opened.check()
@@ -619,8 +626,8 @@ def home_create(
     stick: StickOpt = None,
 ) -> None:
     """Create /home.img: an ext4 image mounted on /home in every booted system."""
-    from sik.access import open_stick
-    from sik.home import create_home
+    from sik.customize.home import create_home
+    from sik.drive.open_stick import open_stick
 
     with open_stick(image, stick) as opened:
         opened.check()
@@ -637,9 +644,9 @@ def persist(
     stick: StickOpt = None,
 ) -> None:
     """Create the distribution's own persistence for one ISO, where it has one."""
-    from sik.access import open_stick
-    from sik.generate import build_menu
-    from sik.persistence import create_persistence
+    from sik.customize.persistence import create_persistence
+    from sik.drive.open_stick import open_stick
+    from sik.menu.generate import build_menu
 
     with open_stick(image, stick) as opened:
         menu = build_menu(opened)

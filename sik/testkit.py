@@ -18,15 +18,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import pycdlib
+try:
+    import pycdlib
+except ImportError as exc:  # an extra, so that sik itself does not need it
+    raise ImportError("sik.testkit needs pycdlib: pip install 'sik[testkit]'") from exc
 
-from sik.detect import Detector, LoadedDetector, Verdict, load_detectors
-from sik.explain import explain_lines
-from sik.model import BootEntry, FsType, MenuOptions
-from sik.plan import PlannedIso, plan
-from sik.render import render_grub_cfg
-from sik.scan import scan_one
-from sik.stick import Stick
+from sik.core.model import BootEntry, FsType, MenuOptions
+from sik.core.stick import Stick
+from sik.detection.detect import Detector, LoadedDetector, Verdict
+from sik.detection.plugins import load_detectors
+from sik.detection.scan import scan_one
+from sik.menu.explain import explain_lines
+from sik.menu.plan import PlannedIso, plan
+from sik.menu.render import render_grub_cfg
 
 # The data partition UUID the test kit's scratch stick pretends to have.
 EXAMPLE_DATA_UUID = "0c5e7f1a-5ac3-4d6e-9b1f-51c0de5e1d2a"

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from sik.detect import LoadedDetector, load_detectors
-from sik.model import FsType
-from sik.stick import Stick
+from sik.core.model import FsType
+from sik.core.stick import Stick
+from sik.detection.detect import LoadedDetector
+from sik.detection.plugins import load_detectors
 
 
 @pytest.fixture(scope="session")

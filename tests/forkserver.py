@@ -33,11 +33,11 @@ def _child(argv: list[str]) -> None:
 
 def serve() -> None:
     # Imported once, inherited by every child: what `sik add` and `sik generate` load.
-    import sik.access
-    import sik.add
     import sik.cli
-    import sik.generate
-    import sik.manifest
+    import sik.drive.open_stick
+    import sik.files.add
+    import sik.files.manifest
+    import sik.menu.generate
 
     del sik
 

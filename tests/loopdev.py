@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sik.run import run
+from sik.core.run import run
 
 
 @contextmanager

@@ -10,16 +10,17 @@ from pathlib import Path
 
 import pytest
 
-import sik.cache
-import sik.scan
-from sik.cache import CACHE_NAME, ScanCache, fingerprint, iso_identity, source_fingerprint
-from sik.detect import Detector, LoadedDetector
-from sik.errors import SikError
-from sik.generate import build_menu, plan_stick
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection, FsType, MenuOptions, ScanResult
-from sik.scan import LazyDetectors, scan_stick
-from sik.stick import Stick
+import sik.detection.scan
+import sik.detection.scancache
+from sik.core.errors import SikError
+from sik.core.model import BootMethod, Detection, FsType, MenuOptions, ScanResult
+from sik.core.stick import Stick
+from sik.detection.detect import Detector, LoadedDetector
+from sik.detection.iso import IsoView
+from sik.detection.plugins import LazyDetectors, fingerprint, source_fingerprint
+from sik.detection.scan import scan_stick
+from sik.detection.scancache import CACHE_NAME, ScanCache, iso_identity
+from sik.menu.generate import build_menu, plan_stick
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, build_iso
 
 
@@ -27,13 +28,13 @@ from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, build_iso
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every ISO the scan really opens (the real open_iso, recorded)."""
     seen: list[Path] = []
-    real = sik.scan.open_iso
+    real = sik.detection.scan.open_iso
 
     def recording(path: Path):  # type: ignore[no-untyped-def]
         seen.append(path)
         return real(path)
 
-    monkeypatch.setattr(sik.scan, "open_iso", recording)
+    monkeypatch.setattr(sik.detection.scan, "open_iso", recording)
     return seen
 
 
@@ -112,12 +113,12 @@ def test_detector_change_invalidates_the_cache(
 
 
 def test_detector_code_change_changes_the_fingerprint(tmp_path: Path) -> None:
-    from sik.detect import load_detectors
+    from sik.detection.plugins import load_detectors
 
     folder = tmp_path / "plugins"
     folder.mkdir()
     plugin = folder / "mine.py"
-    source = "from sik.detect import Detector\nclass Mine(Detector, name='mine'):\n    pass\n"
+    source = "from sik.detection.detect import Detector\nclass Mine(Detector, name='mine'):\n    pass\n"
     plugin.write_text(source)
     before = fingerprint(load_detectors([folder]))
     plugin.write_text(source + "# a fix\n")
@@ -143,7 +144,7 @@ def test_corrupt_or_foreign_cache_is_discarded(
 ) -> None:
     _fill(stick)
     (stick.sik_dir / CACHE_NAME).write_bytes(content)
-    with caplog.at_level(logging.DEBUG, logger="sik.cache"):
+    with caplog.at_level(logging.DEBUG, logger="sik.detection.scancache"):
         results = scan_stick(stick, detectors)
     assert len(opened) == 3 and len(results) == 3
     assert "discarding scan cache" in caplog.text
@@ -185,13 +186,13 @@ def test_cache_round_trips_every_outcome(stick: Stick, detectors: tuple[LoadedDe
 def hashed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every ISO whose edges are really read and hashed (the real iso_identity, recorded)."""
     seen: list[Path] = []
-    real = sik.cache.iso_identity
+    real = sik.detection.scancache.iso_identity
 
     def recording(path: Path) -> str:
         seen.append(path)
         return real(path)
 
-    monkeypatch.setattr(sik.cache, "iso_identity", recording)
+    monkeypatch.setattr(sik.detection.scancache, "iso_identity", recording)
     return seen
 
 

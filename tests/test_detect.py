@@ -10,11 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.detect import LoadedDetector, RecordingView, Verdict, detect, load_detectors
-from sik.errors import SikError
-from sik.iso import open_iso
-from sik.model import BootMethod, Detection, Unsupported
-from sik.stick import Stick
+from sik.core.errors import SikError
+from sik.core.model import BootMethod, Detection, Unsupported
+from sik.core.stick import Stick
+from sik.detection.detect import LoadedDetector, RecordingView, Verdict, detect
+from sik.detection.iso import open_iso
+from sik.detection.plugins import load_detectors
 from sik.testkit import IsoLayout, build_iso
 from tests.isobuilder import DEBIAN_LIVE, LOOPBACK
 from tests.test_detectors import TWIN
@@ -22,7 +23,7 @@ from tests.test_detectors import TWIN
 DEBIAN = IsoLayout("d-live 12.11.0 st amd64", DEBIAN_LIVE)
 
 BROKEN = """
-from sik.detect import Detector
+from sik.detection.detect import Detector
 
 class Broken(Detector, name="broken", priority=90):
     def probe(self, iso):

@@ -12,9 +12,9 @@ from test_wombat import WOMBAT_32
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.errors import StickError
-from sik.options import DetectorOptions, load_detector_options
-from sik.stick import Stick
+from sik.core.errors import StickError
+from sik.core.stick import Stick
+from sik.menu.options import DetectorOptions, load_detector_options
 from sik.testkit import build_iso
 
 EXAMPLE = Path(__file__).parent / "plugin_example" / "sik_wombat.py"

@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.generate import build_menu, write_menu
-from sik.model import BootMethod, Detection, IsoFile, MenuOptions, ScanResult, Submenu
-from sik.plan import plan, title
-from sik.stick import Stick
+from sik.core.model import BootMethod, Detection, IsoFile, MenuOptions, ScanResult, Submenu
+from sik.core.stick import Stick
+from sik.menu.generate import build_menu, write_menu
+from sik.menu.plan import plan, title
 from sik.testkit import IsoLayout, build_iso
 from tests.isobuilder import DEBIAN_LIVE, LOOPBACK
 

@@ -6,8 +6,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sik.detect import DetectorConflict, LoadedDetector, detect, load_detectors
-from sik.facts import (
+from sik.core.model import BootMethod, Detection, Unsupported
+from sik.detection.detect import LoadedDetector, detect
+from sik.detection.facts import (
     MenuItem,
     arch_from_name,
     parse_grub_menu,
@@ -15,8 +16,8 @@ from sik.facts import (
     parse_key_values,
     read_treeinfo,
 )
-from sik.iso import open_iso
-from sik.model import BootMethod, Detection, Unsupported
+from sik.detection.iso import open_iso
+from sik.detection.plugins import DetectorConflict, load_detectors
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, MEMTEST, build_iso
 
 P = PurePosixPath
@@ -127,8 +128,8 @@ def test_unknown_iso_says_what_was_looked_for(
 
 
 TWIN = """
-from sik.detect import Detector
-from sik.model import BootMethod, Detection
+from sik.detection.detect import Detector
+from sik.core.model import BootMethod, Detection
 
 class Twin(Detector, name="{name}", priority=50):
     def probe(self, iso):

@@ -9,11 +9,11 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sik.detect import LoadedDetector, Verdict, detect
-from sik.iso import open_iso
-from sik.model import BootEntry, BootMethod, Detection, FsType, IsoFile, MenuOptions, ScanResult
-from sik.plan import plan
-from sik.render import render_grub_cfg
+from sik.core.model import BootEntry, BootMethod, Detection, FsType, IsoFile, MenuOptions, ScanResult
+from sik.detection.detect import LoadedDetector, Verdict, detect
+from sik.detection.iso import open_iso
+from sik.menu.plan import plan
+from sik.menu.render import render_grub_cfg
 from tests.fixtures.liveisos import KIWI_VOLUME_ID, FixtureIsos, build_fixture_isos
 from tests.isobuilder import FEDORA_LIVE, LOOPBACK, build_iso
 

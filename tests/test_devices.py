@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.devices import (
+from sik.drive.devices import (
     Drive,
     gpt_partition_names,
     list_drives,
@@ -17,7 +17,7 @@ from sik.devices import (
     parse_udev_data,
     read_head,
 )
-from sik.drive import partition
+from sik.drive.layout import partition
 from tests.loopdev import loop_device
 
 DATA = Path(__file__).parent / "data"

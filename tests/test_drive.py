@@ -13,12 +13,13 @@ from pathlib import Path
 import parted  # type: ignore[import-untyped]
 import pytest
 
-from sik import bootloader, drive
-from sik.drive import MIB, DriveLayout
-from sik.errors import DriveError, StickError
-from sik.model import Firmware, FsType
-from sik.mount import mounted_data_partition, mounted_partition
-from sik.run import run
+from sik.core.errors import DriveError, StickError
+from sik.core.model import Firmware, FsType
+from sik.core.run import run
+from sik.drive import bootloader
+from sik.drive import layout as drive
+from sik.drive.layout import MIB, DriveLayout
+from sik.drive.mount import mounted_data_partition, mounted_partition
 
 IMAGE_SIZE = 600 * MIB
 LINUX_DATA = "0FC63DAF-8483-4772-8E79-3D69D8477DE4"

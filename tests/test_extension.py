@@ -1,5 +1,5 @@
 """ExtensionImages, the persistent home and per-ISO persistence, made on a stick directory
-through the CLI (sik/extension.py, sik/home.py, sik/persistence.py)."""
+through the CLI (sik/customize/extensions.py, sik/customize/home.py, sik/customize/persistence.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.errors import StickError
-from sik.extension import build_extension
-from sik.home import create_home
-from sik.model import FsType
-from sik.persistence import create_persistence
-from sik.stick import Stick
+from sik.core.errors import StickError
+from sik.core.model import FsType
+from sik.core.stick import Stick
+from sik.customize.extensions import build_extension
+from sik.customize.home import create_home
+from sik.customize.persistence import create_persistence
 
 runner = CliRunner()
 

@@ -12,9 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.detect import LoadedDetector, Verdict, detect
-from sik.iso import open_iso
-from sik.model import (
+from sik.core.model import (
     PERSISTENCE_KINDS,
     BootMethod,
     Detection,
@@ -23,9 +21,11 @@ from sik.model import (
     MenuOptions,
     ScanResult,
 )
-from sik.plan import PlannedIso, plan
-from sik.render import render_grub_cfg
-from sik.stick import Stick
+from sik.core.stick import Stick
+from sik.detection.detect import LoadedDetector, Verdict, detect
+from sik.detection.iso import open_iso
+from sik.menu.plan import PlannedIso, plan
+from sik.menu.render import render_grub_cfg
 from tests.layouts import ALL, Layout
 
 UUID = "0f3c5a2e-1b7d-4c8e-9a6f-2d4e8b1c3a57"
@@ -362,7 +362,7 @@ def test_family_gets_its_entry(tmp_path: Path, name: str, detectors: tuple[Loade
 
 
 def _one_entry_plan(entry: object) -> object:
-    from sik.model import BootEntry, Plan
+    from sik.core.model import BootEntry, Plan
 
     assert isinstance(entry, BootEntry)
     return Plan(entries=(entry,))
@@ -522,7 +522,7 @@ def test_grub_cfg_for_every_family_passes_grubs_own_parser(
 ) -> None:
     from dataclasses import replace
 
-    from sik.generate import build_menu, write_menu
+    from sik.menu.generate import build_menu, write_menu
 
     for name, layout in ALL.items():
         layout.build(stick.iso_dir / f"{name}.iso")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import sik.fastcopy
-from sik.add import copy_iso, plan_copies
-from sik.fastcopy import WINDOW, copy_hash_sync
-from sik.stick import Stick
+import sik.files.fastcopy
+from sik.core.stick import Stick
+from sik.files.add import copy_iso, plan_copies
+from sik.files.fastcopy import WINDOW, copy_hash_sync
 from tests.isobuilder import build_iso
 
 
@@ -35,7 +35,7 @@ def test_copy_hash_matches_hashlib_and_the_bytes(tmp_path: Path, size: int) -> N
 def test_without_sync_file_range_it_falls_back_to_fdatasync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sik.fastcopy, "_sync_file_range", lambda: None)  # as on a non-Linux libc
+    monkeypatch.setattr(sik.files.fastcopy, "_sync_file_range", lambda: None)  # as on a non-Linux libc
     source = tmp_path / "in"
     source.write_bytes(os.urandom(4096 * (WINDOW * 2 + 3)))
     digest, _ = _copy(source, tmp_path / "out", chunk=4096)

@@ -31,13 +31,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sik.detect import LoadedDetector, RecordingView, load_detectors
-from sik.iso import SECTOR, open_iso
-from sik.model import Detection, FsType, MenuOptions, Unsupported
-from sik.plan import plan
-from sik.render import render_grub_cfg
-from sik.scan import scan_one
-from sik.stick import Stick
+from sik.core.model import Detection, FsType, MenuOptions, Unsupported
+from sik.core.stick import Stick
+from sik.detection.detect import LoadedDetector, RecordingView
+from sik.detection.iso import SECTOR, open_iso
+from sik.detection.plugins import load_detectors
+from sik.detection.scan import scan_one
+from sik.menu.plan import plan
+from sik.menu.render import render_grub_cfg
 from sik.testkit import IsoLayout, build_iso
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, MEMTEST
 from tests.layouts import ALL

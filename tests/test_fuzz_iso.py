@@ -1,6 +1,6 @@
 """Fuzzing the ISO reader and every parser of text from inside an ISO, with hypothesis.
 
-Through the public API only (``open_iso`` and ``IsoView``, the detectors, ``sik.facts``): the
+Through the public API only (``open_iso`` and ``IsoView``, the detectors, ``sik.detection.facts``): the
 reader's internals may change. The contract under test: a damaged ISO makes ``open_iso`` raise
 ``IsoReadError`` or yields a view whose every answer is a value (never an exception), and no
 parser crashes on any text.
@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sik.detect import LoadedDetector, detect
-from sik.errors import IsoReadError
-from sik.facts import arch_from_name, newest, read_disk_info, udev_label, version_key
-from sik.iso import IsoView, open_iso
+from sik.core.errors import IsoReadError
+from sik.detection.detect import LoadedDetector, detect
+from sik.detection.facts import arch_from_name, newest, read_disk_info, udev_label, version_key
+from sik.detection.iso import IsoView, open_iso
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, build_iso
 
 SECTOR = 2048

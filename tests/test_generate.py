@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from sik.add import copy_iso, plan_copies
-from sik.detect import LoadedDetector
-from sik.errors import SikError, StickError
-from sik.generate import build_menu, write_menu
-from sik.grubenv import decode, encode, read_env, update_env
-from sik.model import FsType, MenuOptions
-from sik.stick import Stick
+from sik.core.errors import SikError, StickError
+from sik.core.model import FsType, MenuOptions
+from sik.core.stick import Stick
+from sik.detection.detect import LoadedDetector
+from sik.files.add import copy_iso, plan_copies
+from sik.menu.generate import build_menu, write_menu
+from sik.menu.grubenv import decode, encode, read_env, update_env
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, MEMTEST, build_iso
 
 MEMTEST_ISO = Path("/usr/lib/memtest86+/memtest86+x64.iso")

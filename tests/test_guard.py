@@ -15,11 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.devices import looks_like_sik, read_head
-from sik.drive import partition
-from sik.guard import DeviceRefused, SystemView, check_target, parse_mountinfo
-from sik.install import _drive_at, guard_device, unmount_all
-from sik.run import run
+from sik.core.run import run
+from sik.drive.devices import looks_like_sik, read_head
+from sik.drive.guard import DeviceRefused, SystemView, check_target, parse_mountinfo
+from sik.drive.install import _drive_at, guard_device, unmount_all
+from sik.drive.layout import partition
 from tests.loopdev import loop_device
 
 MIB = 2**20

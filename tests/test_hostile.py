@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sik.run import run
-from sik.stick import Stick
+from sik.core.run import run
+from sik.core.stick import Stick
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, build_iso
 from tests.loopdev import loop_device
 

@@ -1,5 +1,5 @@
 """Secondary initrds: deterministic cpio bytes, the hooks they carry, and how the plan and
-`sik list` use them (sik/initrd.py, sik/customize.py, sik/secondary.py, overlays/)."""
+`sik list` use them (sik/customize/: cpio.py, hooks.py, initrds.py; overlays/)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.customize import (
+from sik.core.model import BootEntry, BootMethod
+from sik.core.resources import data_dir
+from sik.customize.cpio import Member, cpio_bytes
+from sik.customize.hooks import (
     HOOK_FILES,
     MERGED_USR_LINKS,
     StickCustomizations,
@@ -21,10 +24,7 @@ from sik.customize import (
     initrd_path,
     persistence_args,
 )
-from sik.initrd import Member, cpio_bytes
-from sik.model import BootEntry, BootMethod
-from sik.resources import data_dir
-from sik.secondary import initrd_members
+from sik.customize.initrds import initrd_members
 from tests.isobuilder import build_iso
 
 UUID = "3aaa77ca-1b21-4e64-b507-78e91202076b"
@@ -134,7 +134,11 @@ def test_entries_get_the_initrd_only_when_the_stick_has_something_to_apply() -> 
 def test_persistence_parameters_per_mechanism() -> None:
     found = StickCustomizations(data_uuid=UUID, persistent_isos=frozenset({"x.iso"}))
     live = customize_entry(_entry("live-boot"), found)
-    assert live.cmdline == ("quiet", "persistence", "sik.persistence=/boot/sik/persist/x/persistence")
+    assert live.cmdline == (
+        "quiet",
+        "persistence",
+        "sik.persistence=/boot/sik/persist/x/persistence",
+    )
     # live-boot's store is attached by sik's initrd, so it is loaded even with nothing else.
     assert live.extra_initrds == (initrd_path("live-boot"),)
     dracut = customize_entry(_entry("dracut-live"), found)

@@ -12,12 +12,13 @@ from typing import Any
 import pycdlib
 import pytest
 
-import sik.iso
-from sik.errors import IsoReadError
-from sik.iso import SECTOR, IsoView, open_iso, open_iso_tree
-from sik.run import run
+import sik.detection.iso
+from sik.core.errors import IsoReadError
+from sik.core.run import run
+from sik.detection.iso import SECTOR, IsoView, open_iso
 from tests.fixtures.liveisos import build_fixture_isos
 from tests.isobuilder import DEBIAN_LIVE, build_iso
+from tests.reference_reader import open_iso_tree
 
 MEMTEST_ISO = Path("/usr/lib/memtest86+/memtest86+x64.iso")
 # pycdlib refuses to open the El Torito boot catalog as a file; the lazy reader reads it.
@@ -245,6 +246,6 @@ def test_view_used_after_its_with_block_raises_a_clear_error(tmp_path: Path) -> 
 
 def test_metadata_reads_are_bounded_per_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     iso = _new_iso(tmp_path / "many.iso", 400)  # /D spans several sectors
-    monkeypatch.setattr(sik.iso, "_MAX_METADATA_BYTES", 16 * SECTOR)
+    monkeypatch.setattr(sik.detection.iso, "_MAX_METADATA_BYTES", 16 * SECTOR)
     with open_iso(iso) as view, pytest.raises(IsoReadError, match="more metadata than any real ISO"):
         view.listdir("d")

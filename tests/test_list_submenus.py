@@ -12,7 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.stick import Stick
+from sik.core.stick import Stick
 from tests.layouts import ALL
 
 ROOT = Path(__file__).resolve().parents[1]

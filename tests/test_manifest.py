@@ -11,9 +11,10 @@ import pytest
 import xxhash
 from typer.testing import CliRunner
 
-from sik.add import CopyJob, copy_iso
 from sik.cli import app
-from sik.manifest import (
+from sik.core.stick import Stick
+from sik.files.add import CopyJob, copy_iso
+from sik.files.manifest import (
     CHUNK_SIZE,
     ChunkHasher,
     FileRecord,
@@ -25,7 +26,6 @@ from sik.manifest import (
     manifest_path,
     record,
 )
-from sik.stick import Stick
 from tests.isobuilder import LOOPBACK, build_iso
 
 MIB = 2**20

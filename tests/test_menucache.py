@@ -8,13 +8,13 @@ import shutil
 
 import pytest
 
-import sik.render
-from sik.detect import LoadedDetector
-from sik.generate import build_menu, write_menu
-from sik.menucache import MENU_CACHE_NAME
-from sik.model import MenuOptions
-from sik.resources import data_dir
-from sik.stick import Stick
+import sik.menu.render
+from sik.core.model import MenuOptions
+from sik.core.resources import data_dir
+from sik.core.stick import Stick
+from sik.detection.detect import LoadedDetector
+from sik.menu.generate import build_menu, write_menu
+from sik.menu.menucache import MENU_CACHE_NAME
 from tests.isobuilder import DEBIAN_LIVE, build_iso
 
 
@@ -22,13 +22,13 @@ from tests.isobuilder import DEBIAN_LIVE, build_iso
 def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One item per real jinja2 render."""
     seen: list[int] = []
-    real = sik.render.render_grub_cfg
+    real = sik.menu.render.render_grub_cfg
 
     def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sik.render, "render_grub_cfg", counting)
+    monkeypatch.setattr(sik.menu.render, "render_grub_cfg", counting)
     return seen
 
 

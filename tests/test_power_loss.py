@@ -32,11 +32,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.drive import attached, read_layout
-from sik.manifest import load_manifest
-from sik.model import Firmware
-from sik.run import run
-from sik.stick import Stick
+from sik.core.model import Firmware
+from sik.core.run import run
+from sik.core.stick import Stick
+from sik.drive.layout import attached, read_layout
+from sik.files.manifest import load_manifest
 from tests.boot.conftest import MEMTEST_MARKER, SERIAL_MENU, copy_of
 from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import build_fixture_isos

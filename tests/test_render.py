@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sik.model import BootEntry, BootMethod, MenuOptions, Plan, Submenu
-from sik.render import grub_quote, render_grub_cfg
+from sik.core.model import BootEntry, BootMethod, MenuOptions, Plan, Submenu
+from sik.menu.render import grub_quote, render_grub_cfg
 
 GOLDEN = Path(__file__).parent / "golden"
 P = PurePosixPath

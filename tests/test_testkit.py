@@ -7,8 +7,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sik.iso import open_iso
-from sik.model import BootMethod
+from sik.core.model import BootMethod
+from sik.detection.iso import open_iso
 from sik.testkit import IsoLayout, assert_entry, build_iso, plan_layout
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE
 

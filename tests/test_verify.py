@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.manifest import CHUNK_SIZE, hash_file, record
-from sik.run import run
-from sik.stick import Stick
-from sik.verify import VerifyError, parse_sums, verify_signature
+from sik.core.run import run
+from sik.core.stick import Stick
+from sik.files.manifest import CHUNK_SIZE, hash_file, record
+from sik.files.verify import VerifyError, parse_sums, verify_signature
 
 MIB = 2**20
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sik.access import open_stick
 from sik.cli import app
-from sik.run import run
+from sik.core.run import run
+from sik.drive.open_stick import open_stick
 from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos
 from tests.isobuilder import build_iso
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sik.access import open_stick
+from sik.drive.open_stick import open_stick
 from tests.boot.conftest import SERIAL_MENU
 from tests.boot.conftest import _sik as sik
 from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos

@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sik.errors import ToolError
-from sik.model import Firmware
-from sik.run import clean_env, find_tool
+from sik.core.errors import ToolError
+from sik.core.model import Firmware
+from sik.core.run import clean_env, find_tool
 
 # (code, vars) pairs as distributions ship them: Debian/Ubuntu 4M and 2M builds, Fedora, Arch.
 # The plain (not .secboot/.ms) builds: Secure Boot off, no SMM needed, so our unsigned GRUB runs.

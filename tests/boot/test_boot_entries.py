@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.model import Firmware
+from sik.core.model import Firmware
 from tests.boot.conftest import (
     IPXE_NO_UEFI_MESSAGE,
     STICK_NAMES,

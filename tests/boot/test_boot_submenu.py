@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.model import Firmware
+from sik.core.model import Firmware
 from tests.boot.conftest import SERIAL_MENU
 from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos

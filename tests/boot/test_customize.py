@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.model import Firmware
+from sik.core.model import Firmware
 from tests.boot.conftest import copy_of
 from tests.boot.customize_stick import NAMES, OVERLAY_TEXT, CustomStick, custom_stick
 from tests.boot.qemu import BootResult, boot_until

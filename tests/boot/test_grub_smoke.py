@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sik import bootloader, drive
-from sik.drive import MIB
-from sik.model import Firmware, FsType
-from sik.mount import mounted_data_partition
+from sik.core.model import Firmware, FsType
+from sik.drive import bootloader
+from sik.drive import layout as drive
+from sik.drive.layout import MIB
+from sik.drive.mount import mounted_data_partition
 from tests.boot.qemu import boot_until
 
 MARKER = "SIK-GRUB-OK"

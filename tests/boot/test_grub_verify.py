@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sik.access import open_stick
 from sik.cli import app
-from sik.grubenv import update_env
-from sik.model import Firmware
+from sik.core.model import Firmware
+from sik.drive.open_stick import open_stick
+from sik.menu.grubenv import update_env
 from tests.boot.conftest import SERIAL_MENU, STICK_NAMES
 from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos

@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sik.access import open_stick
 from sik.cli import app
-from sik.model import Firmware
-from sik.run import run
+from sik.core.model import Firmware
+from sik.core.run import run
+from sik.drive.open_stick import open_stick
 from tests.boot.conftest import SERIAL_MENU, STICK_NAMES
 from tests.boot.conftest import _sik as sik
 from tests.boot.qemu import BootResult, boot_until

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sik.access import open_stick
 from sik.cli import app
-from sik.model import Firmware
+from sik.core.model import Firmware
+from sik.drive.open_stick import open_stick
 from tests.boot.conftest import MEMTEST_MARKER, SERIAL_MENU, STICK_NAMES, copy_of
 from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos

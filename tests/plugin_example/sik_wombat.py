@@ -12,10 +12,7 @@ real detector would cite its distribution's documentation here):
 
 from __future__ import annotations
 
-from sik.detect import Detector
-from sik.facts import join, newest, read_disk_info
-from sik.iso import IsoView
-from sik.model import BootMethod, Detection
+from sik.api import BootMethod, Detection, Detector, IsoView, join, newest, read_disk_info
 
 
 class Wombat(Detector, name="wombat", priority=50):

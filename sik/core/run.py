@@ -1,0 +1,81 @@
+"""The one way sik runs external programs: argv lists, logged, clean environment, one error."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sik.core.errors import ToolError
+
+log = logging.getLogger("sik.core.run")
+
+# Only these variables reach child programs, so a user's locale or GRUB_* settings cannot
+# change what mkfs, grub-mkimage or xorriso write.
+_PASSED_ENV = ("PATH", "HOME", "TMPDIR", "SOURCE_DATE_EPOCH", "USER", "LOGNAME", "TERM")
+
+Arg = str | os.PathLike[str]
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {key: os.environ[key] for key in _PASSED_ENV if key in os.environ}
+    env["LANG"] = env["LC_ALL"] = "C.UTF-8"
+    env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    for sbin in ("/usr/sbin", "/sbin"):
+        if sbin not in env["PATH"].split(":"):
+            env["PATH"] += ":" + sbin
+    env.update(extra or {})
+    return env
+
+
+def run(
+    argv: Sequence[Arg],
+    *,
+    capture: bool = False,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run a program; raise ToolError with its stderr and a pasteable command line on failure.
+
+    Output goes to our stderr unless ``capture`` is set, in which case stdout is returned and
+    stderr is kept for the error message.
+    """
+    args = [os.fspath(a) for a in argv]
+    command = shlex.join(args)
+    log.debug("+ %s", command)
+    try:
+        result = subprocess.run(
+            args,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if capture else 2,
+            stderr=subprocess.PIPE,
+            env=clean_env(env),
+            cwd=cwd,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ToolError(f"{args[0]} is not installed", hint="run scripts/setup-system.sh") from exc
+    if result.returncode != 0:
+        stderr = result.stderr.decode(errors="replace").strip()
+        last = stderr.splitlines()[-1] if stderr else f"exit status {result.returncode}"
+        log.debug("failed (%d): %s\n%s", result.returncode, command, stderr)
+        raise ToolError(f"{Path(args[0]).name} failed: {last}", hint=f"command was: {command}")
+    if not capture and result.stderr:
+        log.debug("%s", result.stderr.decode(errors="replace").rstrip())
+    return result
+
+
+def find_tool(*names: str, reason: str, hint: str) -> Path:
+    """Return the first of ``names`` found on PATH (sbin included), or explain what is missing."""
+    search = clean_env()["PATH"]
+    for name in names:
+        found = shutil.which(name, path=search)
+        if found:
+            return Path(found)
+    raise ToolError(f"cannot {reason}: none of {', '.join(names)} is installed", hint=hint)

@@ -1,0 +1,123 @@
+"""`sik install`: a new stick from nothing, on an image file or a named drive."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sik.core.errors import StickError
+from sik.core.model import Firmware, FsType, MenuOptions
+from sik.core.run import find_tool, run
+from sik.core.stick import Stick
+from sik.drive.bootloader import grub_lib_dir, install_grub
+from sik.drive.devices import UDEV_DATA, Drive, list_drives, lsblk_json
+from sik.drive.guard import SystemView, Target, check_target, whole_disk
+from sik.drive.layout import (
+    MIN_DISK_SIZE,
+    DriveLayout,
+    create_image,
+    format_partitions,
+    partition,
+    read_layout,
+)
+from sik.drive.mount import mounted_data_partition
+from sik.menu.generate import build_menu, write_menu
+from sik.menu.grubenv import update_env
+
+Step = Callable[[str], None]
+
+
+def install(target: Path, *, fs: FsType, size: int | None, step: Step = lambda _: None) -> DriveLayout:
+    """Partition, format and make bootable ``target``; an image file is created when ``size``
+    is given. Everything on the target is lost: callers confirm first."""
+    check_host_tools()
+    if size is not None:
+        step(f"creating {target} ({size / 2**30:.1f} GiB, sparse)")
+        create_image(target, size)
+    elif not target.exists():
+        raise StickError(f"{target} does not exist")
+    step("partitioning (GPT: BIOS boot, EFI System, data)")
+    layout = partition(target)
+    step(f"formatting (EFI: FAT32, data: {fs})")
+    layout = format_partitions(layout, fs)
+    with mounted_data_partition(layout) as root:
+        stick = Stick(root=root, fs=fs)
+        stick.create_layout()
+        step("installing GRUB for BIOS and UEFI")
+        install_grub(layout, root)
+        # save_env rewrites grubenv in place, so the file must exist at its full size.
+        update_env(stick.grubenv)
+        write_menu(stick, build_menu(stick, MenuOptions()))
+    return layout
+
+
+def check_host_tools() -> None:
+    """Stop before the first byte is written when this machine lacks what sik needs to finish:
+    a stick partitioned and formatted, then left without a boot loader, helps nobody."""
+    find_tool(
+        "grub-mkimage",
+        "grub2-mkimage",
+        reason="build GRUB's boot images",
+        hint="install grub-common (Debian, Ubuntu; grub2-tools on Fedora)",
+    )
+    for firmware in Firmware:
+        grub_lib_dir(firmware)
+    find_tool("mcopy", reason="write to the EFI System Partition", hint="install mtools")
+
+
+def update(target: Path, *, step: Step = lambda _: None) -> DriveLayout:
+    """Refresh GRUB (both images and the modules) and sik's own files on an existing stick.
+
+    Only what sik owns is written: the MBR and core.img, BOOTX64.EFI, /boot/grub/<platform>/,
+    grub.cfg (from the options saved on the stick) and a missing grubenv. ISOs, extensions,
+    $HOME, /boot/sik/custom.cfg and every other file stay as they are.
+    """
+    check_host_tools()
+    layout = read_layout(target)
+    if layout.data_fs is None or layout.data_uuid is None:
+        raise StickError(
+            f"the data partition of {target} has no filesystem sik knows",
+            hint="this is not a working sik stick; make one with `sik install`",
+        )
+    with mounted_data_partition(layout) as root:
+        stick = Stick(root=root, fs=layout.data_fs)
+        stick.check()
+        stick.create_layout()
+        step("installing GRUB for BIOS and UEFI")
+        install_grub(layout, root)
+        if not stick.grubenv.exists():
+            update_env(stick.grubenv)
+        step("writing grub.cfg")
+        write_menu(stick, build_menu(stick))
+    return layout
+
+
+def _drive_at(device: Path, udev_dir: Path) -> Drive:
+    drives = list_drives(lsblk_json([str(device)]), udev_dir)
+    if not drives:
+        raise StickError(f"{device} is not a drive (lsblk lists no disk there)")
+    return drives[0]
+
+
+def guard_device(
+    device: Path,
+    *,
+    force: bool,
+    unmount: bool,
+    needed: int = MIN_DISK_SIZE,
+    view: SystemView | None = None,
+    udev_dir: Path = UDEV_DATA,
+) -> Target:
+    """The guard rails of sik.drive.guard, on this machine as it is now (or as ``view`` and the udev
+    database in ``udev_dir`` describe it)."""
+    view = view if view is not None else SystemView.read()
+    whole_disk(view, device)  # refuses a missing path, a file or a partition before lsblk runs
+    drive = _drive_at(device, udev_dir)
+    return check_target(view, device, drive, needed=needed, force=force, unmount=unmount)
+
+
+def unmount_all(device: Path, target: Target, *, force: bool, needed: int = MIN_DISK_SIZE) -> Target:
+    """Unmount what ``target`` had mounted (deepest first), then check the device again."""
+    for mountpoint in sorted(target.mounted, key=len, reverse=True):
+        run(["umount", mountpoint])
+    return guard_device(device, force=force, unmount=False, needed=needed)

@@ -1,0 +1,73 @@
+"""--image FILE / --stick DIR -> a mounted Stick, for as long as a command needs it."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from sik.core.errors import StickError, ToolError
+from sik.core.model import FsType
+from sik.core.run import run
+from sik.core.stick import Stick
+
+DEFAULT_IMAGE = Path("sik.img")
+
+_FINDMNT_TYPES = {"ext4": FsType.ext4, "exfat": FsType.exfat, "vfat": FsType.fat32}
+
+
+@contextlib.contextmanager
+def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
+    if image is not None and stick is not None:
+        raise StickError("give either --image or --stick, not both")
+    if stick is not None:
+        mount = _findmnt(stick)
+        yield Stick(
+            root=stick, fs=_FINDMNT_TYPES.get(mount.get("FSTYPE", "")), uuid=_mounted_uuid(mount)
+        )
+        return
+    target = image if image is not None else DEFAULT_IMAGE
+    if not target.exists():
+        raise StickError(
+            f"{target} does not exist",
+            hint="run `sik install` to make it, or pass --image FILE or --stick DIR",
+        )
+    from sik.drive.layout import read_layout
+    from sik.drive.mount import mounted_data_partition
+
+    layout = read_layout(target)
+    with mounted_data_partition(layout) as root:
+        yield Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+
+
+def _mounted_uuid(mount: dict[str, str]) -> str | None:
+    """The filesystem UUID of the mount: findmnt's answer, else udev's /dev/disk/by-uuid link
+    to the mounted device."""
+    uuid, source = mount.get("UUID"), mount.get("SOURCE")
+    by_uuid = Path("/dev/disk/by-uuid")
+    if uuid or not source or not source.startswith("/dev/") or not by_uuid.is_dir():
+        return uuid
+    device = Path(source).resolve()
+    return next((link.name for link in sorted(by_uuid.iterdir()) if link.resolve() == device), None)
+
+
+_PAIR = re.compile(rb'([A-Z]+)="([^"]*)"')
+_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")  # how -P spells a quote, a space, ...
+
+
+def _findmnt(directory: Path) -> dict[str, str]:
+    """Filesystem type, UUID and device of the mount holding ``directory``, in one findmnt run;
+    empty or missing values are left out (FUSE mounts have no UUID)."""
+    argv: list[str | Path] = ["findmnt", "-n", "-P", "-o", "FSTYPE,UUID,SOURCE", "--target", directory]
+    try:
+        out = run(argv, capture=True).stdout
+    except ToolError:  # findmnt missing, or the path is not mounted: the values stay unknown
+        return {}
+    return {
+        key.decode(): _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), value).decode(
+            "utf-8", "surrogateescape"
+        )
+        for key, value in _PAIR.findall(out.split(b"\n", 1)[0])
+        if value
+    }

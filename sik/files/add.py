@@ -1,0 +1,123 @@
+"""Copy ISO files onto the stick: checked before the first byte moves, written under a
+temporary name, synced, then renamed, so an interrupted copy never looks like an ISO."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sik.core.errors import IsoReadError, SikError, StickError
+from sik.core.stick import Stick
+from sik.detection.iso import check_iso
+
+_CHUNK = 8 * 1024 * 1024
+Progress = Callable[[int], None]
+BlockObserver = Callable[[memoryview], None]
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    source: Path
+    target: Path
+    size: int
+
+
+def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
+    """Refuse the whole batch, before copying anything, if any file cannot go on the stick."""
+    jobs: list[CopyJob] = []
+    names: set[str] = set()
+    for source in sources:
+        if not source.is_file():
+            raise SikError(f"{source}: no such file")
+        if source.suffix.lower() != ".iso":
+            raise SikError(f"{source}: not an .iso file", hint="sik add copies ISO files into /boot/iso")
+        if source.name in names:
+            raise SikError(f"{source.name} is named twice", hint="rename one of the files")
+        names.add(source.name)
+        size = source.stat().st_size
+        if stick.fs is not None and not stick.fs.fits(size):
+            raise StickError(
+                f"{source.name} is {size / 2**30:.1f} GiB; "
+                f"a {stick.fs} stick cannot hold files over 4 GiB",
+                hint="make the stick with `sik install --fs ext4` (or exfat)",
+            )
+        jobs.append(CopyJob(source, stick.iso_dir / source.name, size))
+    _check_space(stick, jobs)
+    for job in jobs:  # last: the cheap checks above need no read of the files
+        _check_is_iso(job.source)
+    return tuple(jobs)
+
+
+def _check_is_iso(source: Path) -> None:
+    """Open the file as the scan will: junk named .iso, a truncated download or a damaged
+    image is refused here, before the stick is touched, with the scan's own reason."""
+    try:
+        check_iso(source)
+    except IsoReadError as exc:
+        hint = "sik add copies ISO 9660 images; check the download"
+        raise IsoReadError(exc.message, hint=hint) from exc
+
+
+def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
+    needed = sum(j.size for j in jobs if not _same_file(j))
+    free = shutil.disk_usage(stick.root).free
+    if needed > free:
+        raise StickError(
+            f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, "
+            f"{free / 2**20:.0f} MiB free",
+            hint="remove ISOs from /boot/iso or use a bigger drive",
+        )
+
+
+def _same_file(job: CopyJob) -> bool:
+    return (
+        job.target.exists() and job.target.stat().st_size == job.size and _equal(job.source, job.target)
+    )
+
+
+def _equal(a: Path, b: Path) -> bool:
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            block_a, block_b = fa.read(_CHUNK), fb.read(_CHUNK)
+            if block_a != block_b:
+                return False
+            if not block_a:
+                return True
+
+
+def copy_iso(
+    job: CopyJob, progress: Progress | None = None, on_block: BlockObserver | None = None
+) -> str:
+    """Copy one file to a hidden temporary name, fsync, then rename into place; return the
+    SHA-256 (hex) of what was copied, computed in the same pass. ``on_block`` sees every
+    block copied, in order (the manifest's per-chunk digests), without a second read."""
+    from sik.files.fastcopy import copy_hash_sync
+
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    partial = job.target.with_name(f".{job.target.name}.partial")
+    try:
+        with open(job.source, "rb", buffering=0) as src, open(partial, "wb", buffering=0) as dst:
+            digest = copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
+        os.replace(partial, job.target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # on a read-only stick there is nothing to remove
+            partial.unlink(missing_ok=True)
+        if exc.errno == errno.EROFS:
+            raise StickError(
+                f"cannot copy {job.source.name}: the stick is mounted read-only",
+                hint="remount it read-write (mount -o remount,rw MOUNTPOINT); a write-protect switch?",
+            ) from exc
+        if exc.errno == errno.ENOSPC:
+            raise StickError(
+                f"the stick filled up while copying {job.source.name}; nothing was left behind"
+            ) from exc
+        raise StickError(f"copying {job.source.name} failed: {exc.strerror}") from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return digest

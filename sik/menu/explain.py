@@ -1,0 +1,86 @@
+"""What `sik detect ISO` reports: the verdict, the entry it would get, and with --explain every
+detector's questions and answers, as text lines or as one JSON document."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path, PurePosixPath
+
+from sik.core.model import BootEntry, Detection, IsoFile, MenuOptions, ScanResult
+from sik.detection.detect import Probe, Verdict
+from sik.menu.plan import PlannedIso, plan
+
+# Where `sik detect` pretends the ISO sits, to show the command line it would get on a stick.
+ISO_DIR = PurePosixPath("/boot/iso")
+
+
+def planned(path: Path, volume_id: str, verdict: Verdict) -> PlannedIso:
+    scan = ScanResult(IsoFile(ISO_DIR / path.name, path.stat().st_size, volume_id), verdict.outcome)
+    _, (row,) = plan([scan], MenuOptions(), None)
+    return row
+
+
+def summary(name: str, row: PlannedIso) -> str:
+    detection = row.scan.detection
+    if row.entry is not None and detection is not None:
+        return f"{name}: {row.entry.title} via {detection.method}"
+    return f"{name}: unsupported: {row.notes[0]}"
+
+
+def explain_lines(verdict: Verdict, row: PlannedIso) -> list[str]:
+    lines = [f"  why: {verdict.why}"]
+    if row.entry is not None:
+        lines += _entry_lines(row.entry)
+    for probe in verdict.probes:
+        lines += _probe_lines(probe)
+    return lines
+
+
+def _entry_lines(entry: BootEntry) -> list[str]:
+    lines = [f"  entry {entry.id}: {entry.title}"]
+    if entry.kernel is not None:
+        lines.append(f"    kernel  {entry.kernel}")
+    if entry.efi_kernel is not None:
+        lines.append(f"    kernel under UEFI  {entry.efi_kernel}")
+    if entry.initrds:
+        lines.append(f"    initrd  {' '.join(map(str, entry.initrds))}")
+    if entry.cmdline:
+        lines.append(f"    cmdline {' '.join(entry.cmdline)}")
+    return lines
+
+
+def _probe_lines(probe: Probe) -> list[str]:
+    head = f"  {probe.name} (priority {probe.priority}): "
+    if probe.error:
+        head += f"FAILED: {probe.error}"
+    elif probe.detection is not None:
+        head += "; ".join(probe.detection.evidence) or "matched"
+    else:
+        head += "no match"
+    return [head, f"    from {probe.source}"] + [f"    {q}" for q in probe.questions]
+
+
+def explain_json(path: Path, verdict: Verdict, row: PlannedIso) -> dict[str, object]:
+    outcome = verdict.outcome
+    return asdict(outcome) | {
+        "file": path.name,
+        "status": "detected" if isinstance(outcome, Detection) else "unsupported",
+        "title": row.entry.title if row.entry else None,
+        "entry": asdict(row.entry) if row.entry else None,
+        "notes": list(row.notes),
+        "why": verdict.why,
+        "matches": [name for name, _, _ in verdict.matches],
+        "detectors": [_probe_json(p) for p in verdict.probes],
+    }
+
+
+def _probe_json(probe: Probe) -> dict[str, object]:
+    return {
+        "name": probe.name,
+        "priority": probe.priority,
+        "source": probe.source,
+        "status": probe.status,
+        "error": probe.error,
+        "evidence": list(probe.detection.evidence) if probe.detection else [],
+        "questions": [{"asked": q.asked, "answer": q.answer} for q in probe.questions],
+    }

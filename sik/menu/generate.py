@@ -1,0 +1,115 @@
+"""The whole pipeline behind `sik generate` and `sik list`: scan -> detect -> plan -> render
+-> write. Only ``write_menu`` touches the stick."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sik.core.model import MenuOptions, Plan
+from sik.core.run import run
+from sik.core.stick import Stick, write_atomically
+from sik.customize.hooks import StickCustomizations
+from sik.customize.initrds import read_customizations, write_initrds
+from sik.detection.plugins import LazyDetectors
+from sik.detection.scan import scan_stick
+from sik.menu.menucache import cached_menu, menu_key, remember_menu
+from sik.menu.options import dump_options, load_detector_options, load_options
+from sik.menu.plan import PlannedIso, plan
+
+if TYPE_CHECKING:
+    from sik.detection.detect import LoadedDetector
+
+
+@dataclass(frozen=True)
+class Menu:
+    plan: Plan
+    rows: tuple[PlannedIso, ...]
+    grub_cfg: str
+    customizations: StickCustomizations = StickCustomizations()
+    key: str = ""  # the menu cache's name for what was rendered (sik/menu/menucache.py)
+
+
+def plan_stick(
+    stick: Stick,
+    options: MenuOptions | None = None,
+    detectors: tuple[LoadedDetector, ...] | None = None,
+    found: StickCustomizations | None = None,
+) -> tuple[Plan, tuple[PlannedIso, ...]]:
+    """Scan, detect and plan without rendering: all that `sik list` needs."""
+    stick.check()
+    options = options if options is not None else load_options(stick.options_file)
+    if detectors is None:
+        chosen = load_detector_options(stick.options_file)
+        results = scan_stick(stick, LazyDetectors(chosen.folder_paths(stick.root), chosen.disable))
+    else:
+        results = scan_stick(stick, detectors)
+    found = found if found is not None else read_customizations(stick)
+    return plan(results, options, stick.fs, stick.uuid, found)
+
+
+def build_menu(
+    stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
+) -> Menu:
+    """Everything `sik generate` would write, computed without writing anything."""
+    found = read_customizations(stick)
+    menu_plan, rows = plan_stick(stick, options, detectors, found)
+    templates = stick.sik_dir / "templates"
+    key = menu_key(menu_plan, templates)
+    text = cached_menu(stick, key)
+    if text is None:
+        from sik.menu.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
+
+        text = render_grub_cfg(menu_plan, user_templates=templates)
+    return Menu(menu_plan, rows, text, found, key)
+
+
+def warm_up() -> None:
+    """Import, in a background thread, what planning and rendering a menu need beyond a warm
+    run (the detector registry, jinja2), for a caller about to wait seconds on a disk: `sik add`
+    regenerates the menu right after its copy, and imports cost it CPU time the copy leaves
+    idle."""
+
+    def load() -> None:
+        import sik.detection.detect
+        import sik.menu.render  # noqa: F401
+
+    threading.Thread(target=load, name="sik-warm-up", daemon=True).start()
+
+
+def write_menu(stick: Stick, menu: Menu) -> bool:
+    """Write grub.cfg (keeping the previous one as grub.cfg.old) and sik.toml atomically.
+    Returns whether grub.cfg changed."""
+    data = menu.grub_cfg.encode("utf-8")
+    try:
+        old: bytes | None = stick.grub_cfg.read_bytes()
+    except FileNotFoundError:
+        old = None
+    if old != data:  # the bytes already on the stick passed the check when sik wrote them
+        check_grub_script(data)
+    # The initrds first: a new grub.cfg must never name one that is not there yet.
+    write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
+    kept = load_detector_options(stick.options_file)
+    write_atomically(stick.options_file, dump_options(menu.plan.options, kept).encode())
+    if menu.key:
+        remember_menu(stick, menu.key, data)
+    if old == data:
+        return False
+    if old is not None:
+        write_atomically(stick.grub_cfg.with_name("grub.cfg.old"), old)
+    return write_atomically(stick.grub_cfg, data)
+
+
+def check_grub_script(data: bytes) -> None:
+    """Let GRUB's own parser read the file first, when the host has it (grub-common)."""
+    checker = shutil.which("grub-script-check")
+    if checker is None:
+        return
+    with tempfile.NamedTemporaryFile(suffix=".cfg") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        run([checker, Path(tmp.name)])

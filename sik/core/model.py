@@ -104,6 +104,24 @@ _NO_EXFAT = frozenset(
 )
 
 
+class Medium(StrEnum):
+    """How a booted system finds its ISO: the per-ISO medium strategy, chosen at plan time from
+    the detection and the stick's filesystem, and shown by `sik list` (DESIGN.md, step 6)."""
+
+    # The distribution's own parameter (findiso=, iso-scan/filename=, ...): its initramfs reads
+    # the stick's filesystem and loop-mounts the file.
+    iso_file = "ISO file"
+    # The same, after sik's initrd loads that filesystem's module, taken from the ISO itself.
+    iso_file_fsmod = "ISO file + filesystem module from the ISO"
+    # The ISO as a read-only block device carrying its own label (loop at the file's offset,
+    # or dm-linear over its extents), for initramfs that only look for a CD.
+    virtual_cd = "virtual CD"
+    # Small ISOs loaded whole by GRUB (newc: initrd) and attached in RAM.
+    in_ram = "in RAM"
+    # GRUB itself reads all the entry needs: memtest86+, iPXE, GRUB images, loopback.cfg.
+    grub = "GRUB"
+
+
 @dataclass(frozen=True)
 class Detection:
     """What a detector learned about one ISO: enough to plan a menu entry, plus evidence."""
@@ -177,6 +195,7 @@ class BootEntry:
     cmdline: tuple[str, ...]
     grub_class: str = "linux"
     extra_initrds: tuple[PurePosixPath, ...] = ()  # on the data partition (sik's own)
+    medium: Medium = Medium.iso_file
 
 
 @dataclass(frozen=True)

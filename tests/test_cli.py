@@ -50,7 +50,7 @@ def test_file_names_print_literally(stick: Stick) -> None:
     build_iso(stick.iso_dir / "ubuntu-[test].iso", DEBIAN_LIVE)
     result = _sik("list", "--stick", str(stick.root))
     assert result.returncode == 0
-    assert "ubuntu-[test].iso" in result.stderr
+    assert "ubuntu-[test].iso" in result.stdout
 
 
 def test_error_is_one_red_line_and_a_hint_not_a_traceback(tmp_path: Path) -> None:
@@ -93,3 +93,18 @@ def test_detect_explain_shows_evidence(tmp_path: Path) -> None:
     result = _sik("detect", str(iso), "--explain")
     assert result.returncode == 0
     assert "debian-live (priority 50): /live/ holds a .squashfs" in result.stderr
+
+
+def test_version_prints_the_version_on_stdout() -> None:
+    from sik import __version__
+
+    result = _sik("--version")
+    assert result.returncode == 0 and result.stdout == f"sik {__version__}\n"
+
+
+def test_an_unknown_filesystem_is_a_usage_error(tmp_path: Path) -> None:
+    """--fs is a choice: a wrong value exits 2, as usage errors do, before anything is made."""
+    result = _sik("install", "--image", str(tmp_path / "x.img"), "--fs", "ntfs")
+    assert result.returncode == 2
+    assert "ntfs" in result.stderr and "exfat" in result.stderr
+    assert not (tmp_path / "x.img").exists()

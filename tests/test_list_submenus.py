@@ -56,17 +56,57 @@ def test_list_json_names_the_submenu_of_each_entry(stick: Stick) -> None:
     assert rows["kali-2024.3-live"]["menu"] is None
 
 
-def test_list_table_shows_submenu_then_entry(stick: Stick) -> None:
-    # A real process, as a user runs it: the table goes to stderr, wide enough not to fold.
+def _list_on_a_terminal(stick_root: Path) -> str:
+    """`sik list` as a user runs it in a terminal: stdout is a pty, wide enough not to fold."""
+    import pty
+
+    master, slave = pty.openpty()
     env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="400")
-    result = subprocess.run(
-        [sys.executable, "-m", "sik", "list", "--stick", str(_stick_with_versions(stick).root)],
-        capture_output=True,
-        text=True,
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sik", "list", "--stick", str(stick_root)],
+        stdout=slave,
+        stderr=subprocess.PIPE,
         env=env,
     )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert process.wait() == 0, process.stderr.read() if process.stderr else ""
+    return b"".join(chunks).decode()
+
+
+def test_list_table_shows_submenu_then_entry(stick: Stick) -> None:
+    shown = _list_on_a_terminal(_stick_with_versions(stick).root)
+    assert "Ubuntu Desktop › Ubuntu 24.04.1 LTS Desktop (amd64)" in shown
+    assert "Ubuntu Desktop › Ubuntu 22.04.5 LTS Desktop (amd64)" in shown
+    assert "Kali Linux 2024.3 Live (amd64)" in shown
+    assert "› Kali Linux" not in shown
+
+
+def test_list_through_a_pipe_gives_one_whole_row_per_iso(stick: Stick) -> None:
+    """`sik list | grep NAME` finds the ISO's whole row, however long its values."""
+    root = _stick_with_versions(stick).root
+    long_name = "a-distribution-with-a-file-name-far-longer-than-eighty-columns-of-a-terminal-1.0.iso"
+    (root / "boot" / "iso" / long_name).write_bytes(b"not an ISO")
+    result = subprocess.run(
+        [sys.executable, "-m", "sik", "list", "--stick", str(root)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="80"),
+    )
     assert result.returncode == 0, result.stderr
-    assert "Ubuntu Desktop › Ubuntu 24.04.1 LTS Desktop (amd64)" in result.stderr
-    assert "Ubuntu Desktop › Ubuntu 22.04.5 LTS Desktop (amd64)" in result.stderr
-    assert "Kali Linux 2024.3 Live (amd64)" in result.stderr
-    assert "› Kali Linux" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t")[0] == "file"
+    assert len(lines) == 1 + len(_ISOS) + 1  # the header, then one line per ISO
+    (row,) = [line for line in lines if long_name in line]
+    assert row.split("\t")[0] == long_name and row.split("\t")[-1].startswith("unsupported: ")
+    (ubuntu,) = [line for line in lines if line.startswith("ubuntu-24.04.1-desktop")]
+    assert "Ubuntu Desktop › Ubuntu 24.04.1 LTS Desktop (amd64)" in ubuntu.split("\t")

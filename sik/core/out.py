@@ -29,6 +29,12 @@ class Out:
             self._rich = Console(stderr=True, markup=False, highlight=False)
         return self._rich
 
+    def stdout_print(self, item: object) -> None:
+        """A rich table on stdout: a command's product (`sik list`), not a message about it."""
+        from rich.console import Console
+
+        Console(markup=False, highlight=False).print(item)
+
     @property
     def is_terminal(self) -> bool:
         return sys.stderr.isatty()

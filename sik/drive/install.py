@@ -121,3 +121,46 @@ def unmount_all(device: Path, target: Target, *, force: bool, needed: int = MIN_
     for mountpoint in sorted(target.mounted, key=len, reverse=True):
         run(["umount", mountpoint])
     return guard_device(device, force=force, unmount=False, needed=needed)
+
+
+def is_image_path(path: Path) -> bool:
+    """A regular file, or a new name outside /dev: an image, not a drive."""
+    if path.exists():
+        return path.is_file()
+    return not path.absolute().is_relative_to("/dev")
+
+
+def prepare_image(image: Path, *, force: bool) -> None:
+    """Make room for a new image file at ``image``: refuse an existing one unless ``force``."""
+    if image.exists() and image.stat().st_size > 0 and not force:
+        raise StickError(
+            f"{image} already exists", hint="pass --force to overwrite it, or another --image"
+        )
+    if image.exists():
+        image.unlink()
+
+
+def prepare_device(
+    device: Path, *, force: bool, unmount: bool, unmounting: Step = lambda _: None
+) -> Target:
+    """The guard rails on ``device``; with ``unmount``, its mounted filesystems are unmounted
+    (each named to ``unmounting`` first) and the guard rails run again."""
+    target = guard_device(device, force=force, unmount=unmount)
+    if target.mounted:
+        for mountpoint in target.mounted:
+            unmounting(mountpoint)
+        target = unmount_all(device, target, force=force)
+    return target
+
+
+def update_stick(device: Path | None, image: Path | None, *, unmount: bool, step: Step) -> Path:
+    """`sik install --update` on a drive (through the guard rails) or an image file."""
+    target = device or image or Path("sik.img")
+    if device is not None:
+        checked = guard_device(device, force=True, unmount=unmount, needed=0)
+        if checked.mounted:
+            unmount_all(device, checked, force=True, needed=0)
+    elif not target.exists():
+        raise StickError(f"{target} does not exist", hint="make a stick with `sik install` first")
+    update(target, step=step)
+    return target

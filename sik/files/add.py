@@ -27,6 +27,30 @@ class CopyJob:
     size: int
 
 
+def add_isos(
+    stick: Stick,
+    sources: Sequence[Path],
+    *,
+    progress_for: Callable[[CopyJob], Progress | None] = lambda job: None,
+    copied: Callable[[CopyJob], None] = lambda job: None,
+) -> tuple[CopyJob, ...]:
+    """`sik add` up to the menu: refuse the whole batch before the first byte moves if any
+    file cannot go on the stick; then copy each (hidden name, hashed in the same pass, synced,
+    renamed) and record it in the manifest. ``progress_for`` gives a job's progress callback,
+    ``copied`` hears of each finished file."""
+    from sik.files.manifest import ChunkHasher, FileRecord, record
+    from sik.menu.generate import warm_up
+
+    jobs = plan_copies(stick, sources)
+    warm_up()  # what regenerating the menu imports loads while the copy waits on the disk
+    for job in jobs:
+        chunks = ChunkHasher()
+        digest = copy_iso(job, progress_for(job), chunks.update)
+        record(stick, {job.target: FileRecord(job.size, digest, chunks.chunks())})
+        copied(job)
+    return jobs
+
+
 def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
     """Refuse the whole batch, before copying anything, if any file cannot go on the stick."""
     jobs: list[CopyJob] = []

@@ -18,7 +18,15 @@ from pathlib import Path
 
 from sik.core.errors import SikError
 from sik.core.stick import Stick
-from sik.files.manifest import FileRecord, Manifest, hash_file, key_of, tracked_files
+from sik.files.manifest import (
+    FileRecord,
+    Manifest,
+    hash_file,
+    key_of,
+    load_manifest,
+    record,
+    tracked_files,
+)
 
 Progress = Callable[[int], None]
 
@@ -183,3 +191,50 @@ def verify_signature(data: bytes, signature: Path, keyring: Path) -> str:
 def _first_line(exc: Exception) -> str:
     # The binding's messages carry a Rust backtrace after the first line.
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `sik verify` found: one finding per file, plus how many files --record added."""
+
+    findings: tuple[Finding, ...]
+    checked: int
+    recorded: int = 0
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.status.is_problem())
+
+
+def read_sums(
+    against: Path, signature: Path | None = None, keyring: Path | None = None
+) -> tuple[dict[str, str], str | None]:
+    """A distribution's checksum file, its detached OpenPGP signature checked first when one
+    is given; returns the sums and the signer (None without a signature)."""
+    if (signature is None) != (keyring is None):
+        raise VerifyError("--signature and --keyring go together, with --against")
+    data = against.read_bytes()
+    signer = verify_signature(data, signature, keyring) if signature and keyring else None
+    return parse_sums(data.decode(errors="replace")), signer
+
+
+def verify_all(
+    stick: Stick,
+    sums: Mapping[str, str] | None = None,
+    *,
+    record_new: bool = False,
+    progress: Progress | None = None,
+) -> Verification:
+    """Every tracked file against the manifest (and ``sums``); with ``record_new`` files the
+    manifest does not know yet are recorded as they are now instead of reported."""
+    findings, now = verify_stick(stick, load_manifest(stick), progress)
+    recorded = 0
+    if record_new:
+        new = {stick.root / f.path: now[f.path] for f in findings if f.status is Status.unrecorded}
+        if new:
+            record(stick, new)
+            findings = tuple(f for f in findings if f.status is not Status.unrecorded)
+            recorded = len(new)
+    if sums is not None:
+        findings += check_against(sums, now)
+    return Verification(findings, len(now), recorded)

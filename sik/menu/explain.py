@@ -3,15 +3,29 @@ detector's questions and answers, as text lines or as one JSON document."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path, PurePosixPath
 
 from sik.core.model import BootEntry, Detection, IsoFile, MenuOptions, ScanResult
-from sik.detection.detect import Probe, Verdict
+from sik.detection.detect import Probe, Verdict, detect
 from sik.menu.plan import PlannedIso, plan
 
 # Where `sik detect` pretends the ISO sits, to show the command line it would get on a stick.
 ISO_DIR = PurePosixPath("/boot/iso")
+
+
+def explain_iso(
+    path: Path, folders: Sequence[Path] = (), disabled: Sequence[str] = ()
+) -> tuple[Verdict, PlannedIso]:
+    """Every detector's look at the ISO file at ``path``, and the row it would get on a stick."""
+    from sik.detection.iso import open_iso
+    from sik.detection.plugins import load_detectors
+
+    detectors = load_detectors(folders, disabled)
+    with open_iso(path) as view:
+        verdict = detect(view, detectors)
+        return verdict, planned(path, view.volume_id, verdict)
 
 
 def planned(path: Path, volume_id: str, verdict: Verdict) -> PlannedIso:

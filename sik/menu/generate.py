@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sik.core.errors import SikError
 from sik.core.model import MenuOptions, Plan
 from sik.core.run import run
 from sik.core.stick import Stick, write_atomically
@@ -18,7 +19,7 @@ from sik.customize.initrds import read_customizations, write_initrds
 from sik.detection.plugins import LazyDetectors
 from sik.detection.scan import scan_stick
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
-from sik.menu.options import dump_options, load_detector_options, load_options
+from sik.menu.options import dump_options, load_detector_options, load_options, merge_options
 from sik.menu.plan import PlannedIso, plan
 
 if TYPE_CHECKING:
@@ -66,6 +67,72 @@ def build_menu(
 
         text = render_grub_cfg(menu_plan, user_templates=templates)
     return Menu(menu_plan, rows, text, found, key)
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What `sik generate` did: the menu it wrote (or found already there) and its rows."""
+
+    menu: Menu
+    changed: bool  # whether grub.cfg was rewritten
+
+    @property
+    def skipped(self) -> tuple[PlannedIso, ...]:
+        """ISOs that got no entry; each row's first note says why."""
+        return tuple(row for row in self.menu.rows if row.entry is None)
+
+    @property
+    def warnings(self) -> tuple[tuple[PlannedIso, str], ...]:
+        return tuple(
+            (row, note) for row in self.menu.rows if row.entry is not None for note in row.notes
+        )
+
+
+def regenerate(
+    stick: Stick,
+    *,
+    timeout: int | None = None,
+    kernel_args: tuple[str, ...] | None = None,
+    serial: bool | None = None,
+) -> Generated:
+    """The whole of `sik generate`: the options saved on the stick, changed where an argument
+    is not None (and saved again), then scan, plan, render and write."""
+    stick.check()
+    saved = load_options(stick.options_file)
+    options = merge_options(saved, timeout=timeout, kernel_args=kernel_args, serial=serial)
+    menu = build_menu(stick, options)
+    return Generated(menu, write_menu(stick, menu))
+
+
+def boot_once(stick: Stick, entry: str) -> str:
+    """Make GRUB boot ``entry`` (an entry id or an ISO file name) at the next start only;
+    returns the path GRUB will follow, "submenu_id>entry_id" inside a submenu."""
+    from sik.menu.grubenv import update_env
+
+    menu = build_menu(stick)
+    ids = {e.id: e.id for e in menu.plan.entries} | {e.iso.name: e.id for e in menu.plan.entries}
+    if entry not in ids:
+        known = ", ".join(sorted(e.id for e in menu.plan.entries)) or "none"
+        raise SikError(f"no menu entry {entry!r}", hint=f"entries are: {known}")
+    chosen = menu.plan.grub_path(ids[entry])
+    update_env(stick.grubenv, next_entry=chosen)
+    return chosen
+
+
+def create_persistence_for(stick: Stick, iso_name: str, size: int) -> tuple[Path, str]:
+    """The distribution's own persistence store for the ISO ``iso_name`` on the stick, made the
+    way its boot method needs; returns the store and the method."""
+    from sik.customize.persistence import create_persistence
+
+    menu = build_menu(stick)
+    rows = {row.scan.iso.path.name: row for row in menu.rows}
+    row = rows.get(iso_name)
+    if row is None or row.scan.detection is None:
+        known = ", ".join(sorted(n for n, r in rows.items() if r.entry)) or "none"
+        raise SikError(f"no bootable ISO named {iso_name!r} on the stick", hint=f"ISOs are: {known}")
+    method = str(row.scan.detection.method)
+    uuid = menu.customizations.data_uuid
+    return create_persistence(stick, iso_name, method, size, uuid), method
 
 
 def warm_up() -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.run import run
+from sik.core.stick import Stick
 
 FORMAT = 1
 GIB = 1024**3
@@ -79,8 +80,8 @@ def build_inputs(root: Path, sizes: Sizes, say: Callable[[str], None]) -> Inputs
 
 
 def _make_stick(root: Path) -> None:
-    for sub in ("boot/grub", "boot/iso", "boot/sik"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
+    Stick(root).initialise()
 
 
 def _cached(path: Path, say: Callable[[str], None], build: Callable[[Path], None]) -> Path:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.inputs import Inputs
+from sik.core.stick import Stick
 
 PYTHON = sys.executable
 SIK = (PYTHON, "-m", "sik")
@@ -185,7 +186,8 @@ def detect_rows(inputs: Inputs, plan: Plan) -> list[Row]:
 
 
 def generate_rows(inputs: Inputs, plan: Plan) -> list[Row]:
-    caches = [inputs.stick / "boot/sik" / name for name in ("scan-cache.json", "menu-cache.json")]
+    stick = Stick(inputs.stick)
+    caches = [stick.scan_cache_file, stick.menu_cache_file]
 
     def forget() -> None:  # cold: every ISO opened, every template compiled
         for cache in caches:
@@ -242,7 +244,8 @@ def copy_rows(inputs: Inputs, plan: Plan) -> list[Row]:
     cp_target = inputs.copy_stick / "cp-copy.iso"
 
     def reset() -> None:
-        caches = [inputs.copy_stick / "boot/sik" / n for n in ("scan-cache.json", "menu-cache.json")]
+        copy_stick = Stick(inputs.copy_stick)
+        caches = [copy_stick.scan_cache_file, copy_stick.menu_cache_file]
         for path in (target, cp_target, *caches):
             path.unlink(missing_ok=True)
         _evict(inputs.copy_iso)

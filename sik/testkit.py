@@ -127,7 +127,7 @@ def plan_layout(
     ``data_uuid`` stands for the stick's data partition UUID ("{data_uuid}" in a cmdline)."""
     with tempfile.TemporaryDirectory(prefix="sik-testkit-") as scratch:
         stick = Stick(Path(scratch), FsType.ext4)
-        stick.create_layout()
+        stick.initialise()
         path = build_iso(layout, stick.iso_dir / file_name)
         scan, verdict = scan_one(stick, path, _with(detectors))
     menu, (row,) = plan([scan], options or MenuOptions(), stick.fs, data_uuid)

@@ -20,5 +20,5 @@ def stick(tmp_path: Path) -> Stick:
     """A data partition as a plain directory: what `--stick DIR` gives sik."""
     made = Stick(root=tmp_path / "stick", fs=FsType.ext4)
     made.root.mkdir()
-    made.create_layout()
+    made.initialise()
     return made

@@ -19,7 +19,7 @@ from sik.detection.detect import Detector, LoadedDetector
 from sik.detection.iso import IsoView
 from sik.detection.plugins import LazyDetectors, fingerprint, source_fingerprint
 from sik.detection.scan import scan_stick
-from sik.detection.scancache import CACHE_NAME, ScanCache, iso_identity
+from sik.detection.scancache import ScanCache, iso_identity
 from sik.menu.generate import build_menu, plan_stick
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, build_iso
 
@@ -49,7 +49,7 @@ def test_second_scan_opens_no_iso_and_gives_the_same_results(
 ) -> None:
     _fill(stick)
     first = scan_stick(stick, detectors)
-    assert len(opened) == 3 and (stick.sik_dir / CACHE_NAME).is_file()
+    assert len(opened) == 3 and stick.scan_cache_file.is_file()
     opened.clear()
     assert scan_stick(stick, detectors) == first
     assert opened == []
@@ -62,7 +62,7 @@ def test_cached_menu_is_byte_for_byte_the_uncached_one(
     cold = build_menu(stick, MenuOptions(), detectors).grub_cfg
     warm = build_menu(stick, MenuOptions(), detectors).grub_cfg
     assert warm == cold
-    cached = json.loads((stick.sik_dir / CACHE_NAME).read_text())
+    cached = json.loads(stick.scan_cache_file.read_text())
     assert len(cached["entries"]) == 3
 
 
@@ -88,7 +88,7 @@ def test_removed_iso_leaves_the_cache(stick: Stick, detectors: tuple[LoadedDetec
     scan_stick(stick, detectors)
     (stick.iso_dir / "fedora.iso").unlink()
     scan_stick(stick, detectors)
-    assert len(json.loads((stick.sik_dir / CACHE_NAME).read_text())["entries"]) == 2
+    assert len(json.loads(stick.scan_cache_file.read_text())["entries"]) == 2
 
 
 class _Everything(Detector, name="everything", priority=99):
@@ -143,12 +143,12 @@ def test_corrupt_or_foreign_cache_is_discarded(
     content: bytes,
 ) -> None:
     _fill(stick)
-    (stick.sik_dir / CACHE_NAME).write_bytes(content)
+    stick.scan_cache_file.write_bytes(content)
     with caplog.at_level(logging.DEBUG, logger="sik.detection.scancache"):
         results = scan_stick(stick, detectors)
     assert len(opened) == 3 and len(results) == 3
     assert "discarding scan cache" in caplog.text
-    assert json.loads((stick.sik_dir / CACHE_NAME).read_text())["format"] == 1
+    assert json.loads(stick.scan_cache_file.read_text())["format"] == 1
 
 
 def test_tampered_entry_is_not_trusted(
@@ -156,7 +156,7 @@ def test_tampered_entry_is_not_trusted(
 ) -> None:
     _fill(stick)
     scan_stick(stick, detectors)
-    path = stick.sik_dir / CACHE_NAME
+    path = stick.scan_cache_file
     body = json.loads(path.read_text())
     identity = iso_identity(stick.iso_dir / "debian.iso")
     body["entries"][identity]["outcome"]["method"] = "no-such-method"
@@ -175,11 +175,11 @@ def test_cache_round_trips_every_outcome(stick: Stick, detectors: tuple[LoadedDe
     scan_stick(stick, detectors)
     key = fingerprint(detectors)
     assert key is not None
-    cache = ScanCache.load(stick.sik_dir / CACHE_NAME, key)
+    cache = ScanCache.load(stick.scan_cache_file, key)
     for iso in stick.iso_dir.iterdir():
         found = cache.get(iso_identity(iso))
         assert found is not None
-    assert ScanCache.load(stick.sik_dir / CACHE_NAME, "other").get(iso_identity(iso)) is None
+    assert ScanCache.load(stick.scan_cache_file, "other").get(iso_identity(iso)) is None
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 def _settle(stick: Stick) -> None:
     """Make every recorded hash look taken well after the file's last change."""
-    path = stick.sik_dir / CACHE_NAME
+    path = stick.scan_cache_file
     body = json.loads(path.read_text())
     for seen in body["seen"].values():
         seen["hashed_ns"] += 60 * 10**9
@@ -226,7 +226,7 @@ def test_fat_and_exfat_sticks_always_hash(
 ) -> None:
     fat = Stick(root=tmp_path / "fat", fs=FsType.fat32)
     fat.root.mkdir()
-    fat.create_layout()
+    fat.initialise()
     _fill(fat)
     scan_stick(fat, detectors)
     _settle(fat)

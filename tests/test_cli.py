@@ -58,7 +58,7 @@ def test_error_is_one_red_line_and_a_hint_not_a_traceback(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert (
         result.stderr.splitlines()[0]
-        == f"error: {tmp_path} does not look like a sik stick (no boot/grub)"
+        == f"error: {tmp_path} is not a sik stick (no /boot/sik/stick.toml)"
     )
     assert result.stderr.splitlines()[1].startswith("hint: ")
     assert "Traceback" not in result.stderr

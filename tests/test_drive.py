@@ -16,6 +16,7 @@ import pytest
 from sik.core.errors import DriveError, StickError
 from sik.core.model import Firmware, FsType
 from sik.core.run import run
+from sik.core.stick import Stick
 from sik.drive import bootloader
 from sik.drive import layout as drive
 from sik.drive.layout import MIB, DriveLayout
@@ -40,7 +41,7 @@ def build(image: Path, fs: FsType) -> Built:
     drive.create_image(image, IMAGE_SIZE)
     layout = drive.format_partitions(drive.partition(image), fs)
     with mounted_data_partition(layout) as root:
-        bootloader.install_grub(layout, root)
+        bootloader.install_grub(layout, Stick(root))
     return Built(image, layout, time.monotonic() - start)
 
 
@@ -189,7 +190,7 @@ def test_reinstall_replaces_modules_in_place(tmp_path: Path) -> None:
     with mounted_data_partition(built.layout) as root:
         stale = root / "boot/grub/i386-pc/gone.mod"
         stale.write_bytes(b"old")
-        bootloader.install_grub(built.layout, root)
+        bootloader.install_grub(built.layout, Stick(root))
         assert not stale.exists()
         assert (root / "boot/grub/i386-pc/normal.mod").is_file()
     assert drive.read_layout(built.image) == built.layout
@@ -276,7 +277,7 @@ def test_a_block_device_target_takes_the_same_path(tmp_path: Path) -> None:
     try:
         layout = drive.format_partitions(drive.partition(device), FsType.ext4)
         with mounted_data_partition(layout) as root:
-            bootloader.install_grub(layout, root)
+            bootloader.install_grub(layout, Stick(root))
         assert drive.read_layout(device) == layout
     finally:
         # The kernel keeps partitions libparted registered on a loop device past its detach.

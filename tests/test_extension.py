@@ -32,8 +32,8 @@ def _tree(root: Path) -> Path:
 
 def _stick(tmp_path: Path) -> Path:
     stick = tmp_path / "stick"
-    for sub in ("boot/grub", "boot/iso", "boot/extensions"):
-        (stick / sub).mkdir(parents=True)
+    stick.mkdir()
+    Stick(stick).initialise()
     return stick
 
 

@@ -299,7 +299,7 @@ def _scan_plan_render(stick: Stick, path: Path) -> None:
 @pytest.fixture(scope="module")
 def fuzz_stick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stick]:
     stick = Stick(tmp_path_factory.mktemp("fuzz"), FsType.ext4)
-    stick.create_layout()
+    stick.initialise()
     yield stick
     print(f"\nfuzz: {scanned['isos']} malformed ISOs scanned, planned and rendered")  # with -s
 

@@ -247,7 +247,7 @@ def test_file_names_and_labels_cannot_inject_grub_commands(stick: Stick, tmp_pat
     benign = tmp_path / "benign"
     plain = Stick(benign)
     benign.mkdir()
-    plain.create_layout()
+    plain.initialise()
     build_iso(plain.iso_dir / "plain.iso", LOOPBACK)
     build_iso(plain.iso_dir / "fedora.iso", FEDORA_LIVE)
     assert _sik("generate", "--stick", benign).returncode == 0
@@ -290,7 +290,7 @@ def small_stick(tmp_path: Path) -> Iterator[Stick]:
         run(["mount", device, mountpoint])
         try:
             stick = Stick(mountpoint)
-            stick.create_layout()
+            stick.initialise()
             build_iso(stick.iso_dir / "old.iso", LOOPBACK)
             assert _sik("generate", "--stick", mountpoint).returncode == 0
             yield stick
@@ -358,7 +358,7 @@ def test_read_only_stick(small_stick: Stick, tmp_path: Path) -> None:
         assert line == "error: cannot write scan-cache.json: the stick is mounted read-only"
         added = _sik("add", "--stick", small_stick.root, tmp_path / "new.iso")
         assert added.returncode == 1
-        assert _error_line(added) == "error: cannot copy new.iso: the stick is mounted read-only"
+        assert _error_line(added) == "error: cannot write new.iso: the stick is mounted read-only"
     finally:
         run(["mount", "-o", "remount,rw", small_stick.root])
     assert _snapshot(small_stick.root) == before

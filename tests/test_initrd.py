@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.core.model import BootEntry, BootMethod
 from sik.core.resources import data_dir
+from sik.core.stick import Stick, initrd_on_stick
 from sik.customize.cpio import Member, cpio_bytes
 from sik.customize.hooks import (
     HOOK_FILES,
@@ -21,7 +22,6 @@ from sik.customize.hooks import (
     StickCustomizations,
     applicable,
     customize_entry,
-    initrd_path,
     persistence_args,
 )
 from sik.customize.initrds import initrd_members
@@ -125,14 +125,14 @@ def _entry(method: str, iso: str = "x.iso") -> BootEntry:
 def test_entries_get_the_initrd_only_when_the_stick_has_something_to_apply() -> None:
     assert customize_entry(_entry("live-boot"), StickCustomizations()).extra_initrds == ()
     found = StickCustomizations(init=True)
-    assert customize_entry(_entry("live-boot"), found).extra_initrds == (initrd_path("live-boot"),)
-    assert customize_entry(_entry("dracut-live"), found).extra_initrds == (initrd_path("dracut"),)
+    assert customize_entry(_entry("live-boot"), found).extra_initrds == (initrd_on_stick("live-boot"),)
+    assert customize_entry(_entry("dracut-live"), found).extra_initrds == (initrd_on_stick("dracut"),)
     for method in ("memtest86+", "loopback.cfg"):
         assert customize_entry(_entry(method), found).extra_initrds == ()
 
 
 def test_persistence_parameters_per_mechanism() -> None:
-    found = StickCustomizations(data_uuid=UUID, persistent_isos=frozenset({"x.iso"}))
+    found = StickCustomizations(data_uuid=UUID, persistent_stores=frozenset({"x"}))
     live = customize_entry(_entry("live-boot"), found)
     assert live.cmdline == (
         "quiet",
@@ -140,7 +140,7 @@ def test_persistence_parameters_per_mechanism() -> None:
         "sik.persistence=/boot/sik/persist/x/persistence",
     )
     # live-boot's store is attached by sik's initrd, so it is loaded even with nothing else.
-    assert live.extra_initrds == (initrd_path("live-boot"),)
+    assert live.extra_initrds == (initrd_on_stick("live-boot"),)
     dracut = customize_entry(_entry("dracut-live"), found)
     assert dracut.cmdline[1:] == (
         f"rd.live.overlay=/dev/disk/by-uuid/{UUID}:/boot/sik/persist/x/overlay.img",
@@ -161,7 +161,7 @@ def test_persistence_parameters_per_mechanism() -> None:
 
 
 def test_applicable_marks_what_the_stick_holds() -> None:
-    found = StickCustomizations(home=True, persistent_isos=frozenset({"x.iso"}))
+    found = StickCustomizations(home=True, persistent_stores=frozenset({"x"}))
     assert applicable("live-boot", found, "x.iso") == (
         "init",
         "overlay",
@@ -175,13 +175,12 @@ def test_applicable_marks_what_the_stick_holds() -> None:
 
 def test_list_and_generate_on_a_customised_stick(tmp_path: Path) -> None:
     stick = tmp_path / "stick"
-    (stick / "boot/grub").mkdir(parents=True)
-    (stick / "boot/iso").mkdir()
+    stick.mkdir()
+    Stick(stick).initialise()
     build_iso(
         stick / "boot/iso/debian.iso",
         {"live/filesystem.squashfs": b"", "live/vmlinuz": b"k", "live/initrd.img": b"i"},
     )
-    (stick / "boot/customize").mkdir()
     (stick / "boot/customize/init").write_text("echo hi\n")
     runner = CliRunner()
     generated = runner.invoke(app, ["generate", "--stick", str(stick)])

@@ -23,7 +23,6 @@ from sik.files.manifest import (
     dump_manifest,
     hash_file,
     load_manifest,
-    manifest_path,
     record,
 )
 from tests.isobuilder import LOOPBACK, build_iso
@@ -67,12 +66,12 @@ def test_manifest_json_is_deterministic_and_round_trips_odd_names(stick: Stick) 
         stick.iso_dir / "z.iso": FileRecord(0, "c" * 64, ()),
     }
     saved = record(stick, one)
-    first = manifest_path(stick).read_bytes()
+    first = stick.manifest_file.read_bytes()
     assert dump_manifest(load_manifest(stick)) == first == dump_manifest(Manifest(dict(saved.files)))
     assert list(json.loads(first)["files"]) == sorted(json.loads(first)["files"])
     assert load_manifest(stick).files[odd.relative_to(stick.root).as_posix()].sha256 == "a" * 64
     assert not record(stick, {}).files.keys() ^ saved.files.keys()
-    assert manifest_path(stick).read_bytes() == first  # nothing new: the file is not rewritten
+    assert stick.manifest_file.read_bytes() == first  # nothing new: the file is not rewritten
 
 
 def test_sik_add_records_each_iso(tmp_path: Path, stick: Stick) -> None:
@@ -89,7 +88,7 @@ def test_sik_add_records_each_iso(tmp_path: Path, stick: Stick) -> None:
 
 
 def test_damaged_manifest_is_an_error_with_a_way_out(stick: Stick) -> None:
-    manifest_path(stick).write_text('{"format": 1, "files": {"x": {"size": "no"}}}')
+    stick.manifest_file.write_text('{"format": 1, "files": {"x": {"size": "no"}}}')
     with pytest.raises(ManifestError, match=r"manifest.json is damaged") as damaged:
         load_manifest(stick)
     assert "sik verify --record" in str(damaged.value.hint)

@@ -14,7 +14,6 @@ from sik.core.resources import data_dir
 from sik.core.stick import Stick
 from sik.detection.detect import LoadedDetector
 from sik.menu.generate import build_menu, write_menu
-from sik.menu.menucache import MENU_CACHE_NAME
 from tests.isobuilder import DEBIAN_LIVE, build_iso
 
 
@@ -36,7 +35,7 @@ def renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def written(stick: Stick, detectors: tuple[LoadedDetector, ...], renders: list[int]) -> bytes:
     build_iso(stick.iso_dir / "debian.iso", DEBIAN_LIVE)
     assert write_menu(stick, build_menu(stick, MenuOptions(), detectors))
-    assert len(renders) == 1 and (stick.sik_dir / MENU_CACHE_NAME).is_file()
+    assert len(renders) == 1 and stick.menu_cache_file.is_file()
     renders.clear()
     return stick.grub_cfg.read_bytes()
 
@@ -84,11 +83,11 @@ def test_corrupt_cache_file_renders_again(
     written: bytes,
     content: bytes,
 ) -> None:
-    (stick.sik_dir / MENU_CACHE_NAME).write_bytes(content)
+    stick.menu_cache_file.write_bytes(content)
     assert build_menu(stick, MenuOptions(), detectors).grub_cfg.encode() == written
     assert renders == [1]
     write_menu(stick, build_menu(stick, MenuOptions(), detectors))
-    assert json.loads((stick.sik_dir / MENU_CACHE_NAME).read_text())["format"] == 1
+    assert json.loads(stick.menu_cache_file.read_text())["format"] == 1
 
 
 def test_file_in_a_template_subfolder_renders_again(

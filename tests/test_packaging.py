@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_wombat import WOMBAT_32  # the guide's example (pytest's pythonpath has it)
 
+from sik.core.stick import Stick
 from sik.testkit import build_iso
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,8 +77,8 @@ def test_wheel_installs_and_runs_from_a_fresh_venv(installed: Venv, tmp_path: Pa
 
 def _stick(tmp_path: Path, isos: dict[str, bytes]) -> Path:
     stick = tmp_path / "stick"
-    (stick / "boot" / "grub").mkdir(parents=True)
-    (stick / "boot" / "iso").mkdir()
+    stick.mkdir()
+    Stick(stick).initialise()
     for name, data in isos.items():
         (stick / "boot" / "iso" / name).write_bytes(data)
     return stick

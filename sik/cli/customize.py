@@ -39,7 +39,7 @@ def extension_build(
         console.print(f"✓ wrote {output}")
         return
     with open_stick(image, stick) as opened:
-        opened.check()
+        opened.claim()
         written = build_extension(directory, name, extension_path(opened, name))
         console.print(f"✓ wrote {opened.on_stick(written)}")
         raise typer.Exit(report_generated(regenerate(opened)))
@@ -52,7 +52,6 @@ def extension_list(image: ImageOpt = None, stick: StickOpt = None, as_json: Json
     from sik.drive.open_stick import open_stick
 
     with open_stick(image, stick) as opened:
-        opened.check()
         found = list_extensions(opened)
     if as_json:
         typer.echo(json.dumps([{"name": e.name, "size": e.size} for e in found], indent=2))
@@ -75,7 +74,6 @@ def extension_remove(
     from sik.menu.generate import regenerate
 
     with open_stick(image, stick) as opened:
-        opened.check()
         removed = remove_extension(opened, name)
         console.print(f"✓ removed {opened.on_stick(removed)}")
         raise typer.Exit(report_generated(regenerate(opened)))
@@ -93,7 +91,6 @@ def home_create(
     from sik.menu.generate import regenerate
 
     with open_stick(image, stick) as opened:
-        opened.check()
         created = create_home(opened, parse_size(size))
         console.print(f"✓ created {opened.on_stick(created)} ({size})")
         raise typer.Exit(report_generated(regenerate(opened)))

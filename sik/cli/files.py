@@ -23,7 +23,6 @@ def add(
     from sik.menu.generate import regenerate
 
     with open_stick(image, stick) as opened:
-        opened.check()
         with progress_bars() as bar:
             add_isos(
                 opened,
@@ -67,11 +66,9 @@ def verify(
         sums, signer = read_sums(against, signature, keyring)
         if signer is not None:
             console.print(f"✓ {against.name}: good signature by {signer}", style="green")
-    with open_stick(image, stick) as opened:
-        opened.check()
-        with progress_bars() as bar:
-            progress = bar("verifying", total_bytes(opened))
-            result = verify_all(opened, sums, record_new=record_new, progress=progress)
+    with open_stick(image, stick) as opened, progress_bars() as bar:
+        progress = bar("verifying", total_bytes(opened))
+        result = verify_all(opened, sums, record_new=record_new, progress=progress)
     if result.recorded:
         console.print(f"✓ recorded {result.recorded} file(s) in the manifest")
     for finding in result.findings:

@@ -1,26 +1,64 @@
-"""Where things live on a mounted data partition, and how sik writes there without ever
-leaving a half-written file behind."""
+"""The one map of a stick's data partition: where every file sik reads or writes lives, as the
+host sees it (a ``Stick``'s properties, under its mount point) and as GRUB and a booted system
+name it (the ``ON_STICK`` paths, absolute on the partition). No other module spells a path on
+the stick.
+
+A folder is a sik stick only when sik made it: `sik install` writes an identity file, and
+every command that writes refuses a folder without one (``Stick.claim``). A stick made by a
+release before the identity existed is recognised by its layout and gets one on first write.
+"""
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
+import re
+import uuid as uuidlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from sik.core.errors import StickError
-from sik.core.model import FsType
+from sik.core.model import Firmware, FsType
+from sik.core.staged import write_file
 
-# Directories DESIGN.md promises on every stick; `sik install` creates them.
-LAYOUT_DIRS = (
-    "boot/grub",
-    "boot/iso",
-    "boot/extensions",
-    "boot/customize/overlay",
-    "boot/sik",
-    "apps",
-)
+# Where things are on the data partition, as GRUB and a booted system name them.
+ISO_DIR = PurePosixPath("/boot/iso")
+GRUB_DIR = PurePosixPath("/boot/grub")
+SIK_DIR = PurePosixPath("/boot/sik")
+EXTENSION_DIR = PurePosixPath("/boot/extensions")
+EXTENSION_SUFFIX = ".ExtensionImage"
+CUSTOMIZE_DIR = PurePosixPath("/boot/customize")
+INITRD_DIR = SIK_DIR / "initrd"
+PERSIST_DIR = SIK_DIR / "persist"
+HOME_IMAGE = PurePosixPath("/home.img")
+# kiwi-live 9.24 (Debian 12) keeps a loop-booted ISO's persistence in this one file at the root
+# of the ISO's partition (sik/customize/hooks.py says more).
+KIWI_COW_FILE = PurePosixPath("/live_system.cow")
+APPS_DIR = PurePosixPath("/apps")
+# Directories every stick has; `sik install` creates them.
+LAYOUT_DIRS = (GRUB_DIR, ISO_DIR, EXTENSION_DIR, CUSTOMIZE_DIR / "overlay", SIK_DIR, APPS_DIR)
+
+# sik's files GRUB reads at boot (grub-templates/), as it names them.
+CUSTOM_CFG = SIK_DIR / "custom.cfg"
+SUMS_FILE = SIK_DIR / "SHA256SUMS"
+
+IDENTITY_FORMAT = 1
+# The first line of every grub.cfg sik writes (grub-templates/grub.cfg.j2): how a stick of the
+# release before the identity file is told from a host's /boot.
+GRUB_CFG_HEADER = b"# Written by sik "
+
+
+def initrd_on_stick(flavour: str) -> PurePosixPath:
+    """sik's secondary initrd for one hook flavour (sik/customize/hooks.py)."""
+    return INITRD_DIR / f"{flavour}.cpio"
+
+
+def iso_stem(iso_name: str) -> str:
+    """An ISO's name without its .iso suffix, whatever its case."""
+    return iso_name[:-4] if iso_name.lower().endswith(".iso") else iso_name
+
+
+def persist_dir_on_stick(iso_name: str) -> PurePosixPath:
+    """Where one ISO's own persistence store lives (`sik persist`)."""
+    return PERSIST_DIR / iso_stem(iso_name)
 
 
 @dataclass(frozen=True)
@@ -31,104 +69,160 @@ class Stick:
     fs: FsType | None = None
     uuid: str | None = None  # the data partition's filesystem UUID, when known
 
+    def host(self, on_stick: PurePosixPath) -> Path:
+        """The host's path of a file named by its absolute path on the partition."""
+        return self.root / on_stick.relative_to("/")
+
+    def on_stick(self, path: Path) -> PurePosixPath:
+        """The absolute path GRUB and the booted initrd see for a file on this partition."""
+        return PurePosixPath("/") / path.relative_to(self.root).as_posix()
+
+    # --- the menu and GRUB
     @property
     def iso_dir(self) -> Path:
-        return self.root / "boot" / "iso"
+        return self.host(ISO_DIR)
 
     @property
     def grub_dir(self) -> Path:
-        return self.root / "boot" / "grub"
+        return self.host(GRUB_DIR)
 
     @property
     def grub_cfg(self) -> Path:
         return self.grub_dir / "grub.cfg"
 
     @property
+    def grub_cfg_old(self) -> Path:
+        return self.grub_dir / "grub.cfg.old"
+
+    @property
     def grubenv(self) -> Path:
         return self.grub_dir / "grubenv"
 
+    def grub_modules_dir(self, firmware: Firmware) -> Path:
+        """GRUB's modules for one platform, e.g. /boot/grub/x86_64-efi."""
+        return self.grub_dir / firmware.grub_target()
+
+    # --- sik's own state
     @property
     def sik_dir(self) -> Path:
-        return self.root / "boot" / "sik"
+        return self.host(SIK_DIR)
 
     @property
-    def custom_cfg(self) -> Path:
-        return self.sik_dir / "custom.cfg"
+    def identity_file(self) -> Path:
+        return self.sik_dir / "stick.toml"
 
     @property
     def options_file(self) -> Path:
         return self.sik_dir / "sik.toml"
 
-    def on_stick(self, path: Path) -> PurePosixPath:
-        """The absolute path GRUB and the booted initrd see for a file on this partition."""
-        return PurePosixPath("/") / path.relative_to(self.root).as_posix()
+    @property
+    def custom_cfg(self) -> Path:
+        return self.host(CUSTOM_CFG)
 
+    @property
+    def templates_dir(self) -> Path:
+        return self.sik_dir / "templates"
+
+    @property
+    def manifest_file(self) -> Path:
+        return self.sik_dir / "manifest.json"
+
+    @property
+    def sums_file(self) -> Path:
+        return self.host(SUMS_FILE)
+
+    @property
+    def scan_cache_file(self) -> Path:
+        return self.sik_dir / "scan-cache.json"
+
+    @property
+    def menu_cache_file(self) -> Path:
+        return self.sik_dir / "menu-cache.json"
+
+    def initrd_file(self, flavour: str) -> Path:
+        return self.host(initrd_on_stick(flavour))
+
+    # --- customisations
+    @property
+    def extension_dir(self) -> Path:
+        return self.host(EXTENSION_DIR)
+
+    def extension_file(self, name: str) -> Path:
+        return self.extension_dir / f"{name}{EXTENSION_SUFFIX}"
+
+    @property
+    def customize_init(self) -> Path:
+        return self.host(CUSTOMIZE_DIR / "init")
+
+    @property
+    def customize_overlay(self) -> Path:
+        return self.host(CUSTOMIZE_DIR / "overlay")
+
+    @property
+    def persist_root(self) -> Path:
+        return self.host(PERSIST_DIR)
+
+    def persist_dir(self, iso_name: str) -> Path:
+        return self.host(persist_dir_on_stick(iso_name))
+
+    @property
+    def home_image(self) -> Path:
+        return self.host(HOME_IMAGE)
+
+    @property
+    def kiwi_cow_file(self) -> Path:
+        return self.host(KIWI_COW_FILE)
+
+    # --- is it a sik stick?
     def check(self) -> None:
+        """Refuse a folder that is not a sik stick's data partition (reading commands)."""
         if not self.root.is_dir():
             raise StickError(f"{self.root} is not a directory", hint="mount the stick's data partition")
-        if not (self.root / "boot" / "grub").is_dir():
+        if not self.identity_file.is_file() and not self._made_by_an_earlier_sik():
             raise StickError(
-                f"{self.root} does not look like a sik stick (no boot/grub)",
-                hint="run `sik install` first, or pass the mount point of the stick's data partition",
+                f"{self.root} is not a sik stick (no {SIK_DIR / 'stick.toml'})",
+                hint="sik writes only to sticks it made: make one with `sik install`, or pass the "
+                "mount point of a sik stick's data partition",
             )
 
-    def create_layout(self) -> None:
-        for rel in LAYOUT_DIRS:
-            (self.root / rel).mkdir(parents=True, exist_ok=True)
+    def claim(self) -> None:
+        """``check`` before a command writes; a stick made by a release without the identity
+        file gets one now."""
+        self.check()
+        if not self.identity_file.is_file():
+            write_identity(self)
 
-
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` so a reader (or a pulled plug) sees old or new, never half.
-
-    Returns False, and touches nothing, when the file already holds exactly ``data``.
-    """
-    try:
-        if path.read_bytes() == data:
+    def _made_by_an_earlier_sik(self) -> bool:
+        """The layout every sik release wrote: /boot/sik/, and a grub.cfg sik wrote."""
+        try:
+            with open(self.grub_cfg, "rb") as cfg:
+                header = cfg.read(len(GRUB_CFG_HEADER))
+        except OSError:
             return False
-    except FileNotFoundError:
-        pass
+        return self.sik_dir.is_dir() and header == GRUB_CFG_HEADER
+
+    def initialise(self) -> None:
+        """What `sik install` makes of a new data partition (and `--update` of an old one):
+        every directory of the layout, and the identity (its stick id kept if it has one)."""
+        for directory in LAYOUT_DIRS:
+            self.host(directory).mkdir(parents=True, exist_ok=True)
+        write_identity(self)
+
+
+_IDENTITY = re.compile(r'^id = "([0-9a-f]{32})"$', re.MULTILINE)
+
+
+def write_identity(stick: Stick) -> str:
+    """Mark ``stick`` as made by sik; returns its stick id (kept when it already has one)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise _write_error(path, exc) from exc
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _write_error(path, exc) from exc
-        raise
-    _fsync_dir(path.parent)
-    return True
-
-
-def _write_error(path: Path, exc: OSError) -> StickError:
-    """One line a user can act on, for the ways writing to a stick fails."""
-    if exc.errno == errno.EROFS:
-        return StickError(
-            f"cannot write {path.name}: the stick is mounted read-only",
-            hint="remount it read-write (mount -o remount,rw MOUNTPOINT); a write-protect switch?",
-        )
-    if exc.errno == errno.ENOSPC:
-        return StickError(f"cannot write {path.name}: the stick is full", hint="remove an ISO")
-    return StickError(f"cannot write {path}: {exc.strerror}")
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is only durable once the directory entry is on disk; some filesystems (FUSE
-    # ones) refuse to fsync a directory, which costs durability, not correctness.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
+        found = _IDENTITY.search(stick.identity_file.read_text(errors="replace"))
     except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        found = None
+    stick_id = found.group(1) if found else uuidlib.uuid4().hex
+    text = (
+        "# This filesystem is the data partition of a sik stick (written by `sik install`).\n"
+        f"format = {IDENTITY_FORMAT}\n"
+        f'id = "{stick_id}"\n'
+    )
+    write_file(stick.identity_file, text.encode())
+    return stick_id

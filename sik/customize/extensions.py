@@ -9,7 +9,6 @@ owner of every file, no extended attributes, entries in mksquashfs's sorted orde
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -18,9 +17,9 @@ from pathlib import Path
 
 from sik.core.errors import SikError, StickError
 from sik.core.run import find_tool, run
-from sik.core.stick import Stick
+from sik.core.staged import staged
+from sik.core.stick import EXTENSION_SUFFIX, Stick
 from sik.customize.cpio import source_date_epoch
-from sik.customize.hooks import EXTENSION_DIR, EXTENSION_SUFFIX
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _ALLOWED_TOP = frozenset({"usr", "opt"})
@@ -64,9 +63,7 @@ def build_extension(source: Path, name: str, dest: Path) -> Path:
     check_name(name)
     check_tree(source)
     mksquashfs = find_tool("mksquashfs", reason="build an ExtensionImage", hint="install squashfs-tools")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(f".{dest.name}.partial")
-    with tempfile.TemporaryDirectory(prefix="sik-extension-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sik-extension-") as tmp, staged(dest) as partial:
         tree = Path(tmp, "tree")
         shutil.copytree(source, tree, symlinks=True)
         release = tree / _RELEASE_DIR / f"extension-release.{name}"
@@ -76,31 +73,22 @@ def build_extension(source: Path, name: str, dest: Path) -> Path:
         epoch = str(source_date_epoch())
         options = ["-noappend", "-comp", "xz", "-all-root", "-no-xattrs", "-no-progress", "-quiet"]
         options += ["-mkfs-time", epoch, "-all-time", epoch]
-        try:
-            run([mksquashfs, tree, partial, *options], capture=True)
-            with open(partial, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(partial, dest)
-        finally:
-            partial.unlink(missing_ok=True)
+        run([mksquashfs, tree, partial, *options], capture=True)
     return dest
-
-
-def extension_dir(stick: Stick) -> Path:
-    return stick.root / EXTENSION_DIR.relative_to("/")
 
 
 def extension_path(stick: Stick, name: str) -> Path:
     check_name(name)
-    return extension_dir(stick) / f"{name}{EXTENSION_SUFFIX}"
+    return stick.extension_file(name)
 
 
 def list_extensions(stick: Stick) -> tuple[ExtensionInfo, ...]:
-    found = sorted(extension_dir(stick).glob("*" + EXTENSION_SUFFIX))
+    found = sorted(stick.extension_dir.glob("*" + EXTENSION_SUFFIX))
     return tuple(ExtensionInfo(p.name[: -len(EXTENSION_SUFFIX)], p.stat().st_size) for p in found)
 
 
 def remove_extension(stick: Stick, name: str) -> Path:
+    stick.claim()
     path = extension_path(stick, name)
     if not path.is_file():
         known = ", ".join(e.name for e in list_extensions(stick)) or "none"

@@ -6,15 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from sik.core.errors import StickError
-from sik.core.stick import Stick
-from sik.customize.hooks import HOME_IMAGE
+from sik.core.stick import HOME_IMAGE, Stick
 from sik.customize.images import check_room, make_image
 
 HOME_LABEL = "sik-home"
 
 
 def create_home(stick: Stick, size: int) -> Path:
-    path = stick.root / HOME_IMAGE.relative_to("/")
+    stick.claim()
+    path = stick.home_image
     if path.exists():
         raise StickError(
             f"the stick already has a persistent home ({HOME_IMAGE})",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from sik.core.model import BootEntry
+from sik.core.stick import initrd_on_stick, iso_stem, persist_dir_on_stick
 
 # Boot method value -> hook flavour (a folder of overlays/). Methods missing here (memtest86+,
 # loopback.cfg hand-overs, ...) get no secondary initrd: sik cannot know their init system.
@@ -69,11 +70,6 @@ COMMON_FILES = (
     ("common/sik-customize.service", "sik/sik-customize.service", False),
 )
 
-INITRD_DIR = PurePosixPath("/boot/sik/initrd")
-PERSIST_DIR = PurePosixPath("/boot/sik/persist")
-HOME_IMAGE = PurePosixPath("/home.img")
-EXTENSION_DIR = PurePosixPath("/boot/extensions")
-EXTENSION_SUFFIX = ".ExtensionImage"
 # Where the data partition appears in every booted system.
 STICK_IN_BOOTED_SYSTEM = PurePosixPath("/run/sik/stick")
 
@@ -87,11 +83,15 @@ class StickCustomizations:
     overlay: bool = False
     extensions: tuple[str, ...] = ()
     home: bool = False
-    persistent_isos: frozenset[str] = frozenset()  # ISO file names with a persistence store
+    # The persistence stores on the stick, by the name of their folder (the ISO's stem).
+    persistent_stores: frozenset[str] = frozenset()
 
     @property
     def any_for_hooks(self) -> bool:
         return self.init or self.overlay or bool(self.extensions) or self.home
+
+    def has_persistence(self, iso_name: str) -> bool:
+        return iso_stem(iso_name) in self.persistent_stores
 
 
 def hook_flavour(method: str) -> str | None:
@@ -100,15 +100,6 @@ def hook_flavour(method: str) -> str | None:
 
 def persistence_kind(method: str) -> str | None:
     return PERSISTENCE_BY_METHOD.get(str(method))
-
-
-def initrd_path(flavour: str) -> PurePosixPath:
-    return INITRD_DIR / f"{flavour}.cpio"
-
-
-def persist_dir(iso_name: str) -> PurePosixPath:
-    stem = iso_name[:-4] if iso_name.lower().endswith(".iso") else iso_name
-    return PERSIST_DIR / stem
 
 
 # Persistence kind -> (file or directory in the ISO's persist dir, kernel parameters). "{dir}" is
@@ -134,8 +125,8 @@ PERSISTENCE_LAYOUT: Mapping[str, tuple[str, tuple[str, ...]]] = {
 # kiwi-live-lib.sh (preparePersistentOverlayLoopBoot) mounts /run/initramfs/isoscan/live_system.cow,
 # the root of the ISO's partition, and creates it (rd.live.cowfile.mbsize, 500 MB) when missing.
 # Newer KIWI reads another path from rd.live.cowfile.path; kiwi-dracut-live 9.24 (Debian 12)
-# does not, so sik keeps the default: one KIWI persistence per stick, found by every version.
-KIWI_COW_FILE = PurePosixPath("/live_system.cow")
+# does not, so sik keeps the default (sik.core.stick.KIWI_COW_FILE): one KIWI persistence per
+# stick, found by every version.
 # Persistence kinds that work only with sik's secondary initrd loaded.
 PERSISTENCE_NEEDS_INITRD = frozenset({"live-boot"})
 
@@ -149,7 +140,7 @@ def persistence_args(method: str, iso_name: str, uuid: str | None) -> tuple[str,
     _, args = PERSISTENCE_LAYOUT[kind]
     if uuid is None and any("{uuid}" in a for a in args):
         return ()
-    where = persist_dir(iso_name)
+    where = persist_dir_on_stick(iso_name)
     return tuple(a.replace("{dir}", str(where)).replace("{uuid}", uuid or "") for a in args)
 
 
@@ -157,7 +148,7 @@ def customize_entry(entry: BootEntry, found: StickCustomizations) -> BootEntry:
     """The entry with sik's secondary initrd and the ISO's persistence parameters, where its
     boot method supports them and the stick holds something to apply."""
     extra = entry.extra_initrds
-    persistent = entry.iso.name in found.persistent_isos
+    persistent = found.has_persistence(entry.iso.name)
     args = entry.cmdline
     if persistent:
         args = (*args, *persistence_args(str(entry.method), entry.iso.name, found.data_uuid))
@@ -166,7 +157,7 @@ def customize_entry(entry: BootEntry, found: StickCustomizations) -> BootEntry:
         persistent and persistence_kind(entry.method) in PERSISTENCE_NEEDS_INITRD
     )
     if flavour is not None and needed:
-        extra = (*extra, initrd_path(flavour))
+        extra = (*extra, initrd_on_stick(flavour))
     return replace(entry, extra_initrds=extra, cmdline=args)
 
 
@@ -183,5 +174,5 @@ def applicable(method: str, found: StickCustomizations, iso_name: str) -> tuple[
         ):
             items.append(name + ("*" if present else ""))
     if persistence_kind(method) is not None:
-        items.append("persistence" + ("*" if iso_name in found.persistent_isos else ""))
+        items.append("persistence" + ("*" if found.has_persistence(iso_name) else ""))
     return tuple(items)

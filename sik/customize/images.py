@@ -4,12 +4,12 @@ under a hidden name and renamed into place once complete."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from sik.core.errors import StickError
 from sik.core.run import Arg, run
+from sik.core.staged import staged
 from sik.core.stick import Stick
 
 MIN_SIZE = 16 * 1024**2  # below this mkfs.ext4 leaves almost no room for data
@@ -38,9 +38,7 @@ def check_room(stick: Stick, path: Path, size: int) -> None:
 def make_image(path: Path, size: int, *, ext4_label: str | None, populate: Path | None = None) -> None:
     """Create ``path`` of ``size`` bytes: an ext4 filesystem labelled ``ext4_label`` (holding
     the files of ``populate``), or zeros when the label is None."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
+    with staged(path) as partial:
         with open(partial, "wb") as handle:
             handle.truncate(size)
         if ext4_label is not None:
@@ -48,9 +46,3 @@ def make_image(path: Path, size: int, *, ext4_label: str | None, populate: Path 
             if populate is not None:
                 options += ["-d", populate]
             run(["mkfs.ext4", *options, partial])
-        with open(partial, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise

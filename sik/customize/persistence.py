@@ -8,8 +8,8 @@ import tempfile
 from pathlib import Path
 
 from sik.core.errors import SikError, StickError
-from sik.core.stick import Stick
-from sik.customize.hooks import KIWI_COW_FILE, PERSISTENCE_LAYOUT, persist_dir, persistence_kind
+from sik.core.stick import KIWI_COW_FILE, Stick
+from sik.customize.hooks import PERSISTENCE_LAYOUT, persistence_kind
 from sik.customize.images import check_room, make_image
 
 # persistence.conf(5): "/ union" keeps every change to the root filesystem.
@@ -26,7 +26,7 @@ def create_persistence(stick: Stick, iso_name: str, method: str, size: int, uuid
             f"{method} names the persistence store by the stick's filesystem UUID, which is unknown",
             hint="use --image FILE, or a stick mounted by the kernel rather than through FUSE",
         )
-    directory = stick.root / persist_dir(iso_name).relative_to("/")
+    directory = stick.persist_dir(iso_name)
     path = directory / name
     if path.exists():
         raise StickError(f"{iso_name} already has persistence ({path.relative_to(stick.root)})")
@@ -51,10 +51,10 @@ def create_persistence(stick: Stick, iso_name: str, method: str, size: int, uuid
 
 def _create_kiwi(stick: Stick, marker: Path, size: int) -> Path:
     """KIWI's cow file where kiwi-live looks for it when the ISO is loop-booted (see
-    sik/customize/hooks.py KIWI_COW_FILE); the ISO's empty persist dir marks it as the one whose
+    sik.core.stick.KIWI_COW_FILE); the ISO's empty persist dir marks it as the one whose
     entry turns persistence on. An existing cow file was made for another KIWI ISO, whose
     changes must not become this one's."""
-    path = stick.root / KIWI_COW_FILE.relative_to("/")
+    path = stick.kiwi_cow_file
     if marker.exists():
         raise StickError(f"{marker.name} already has persistence ({KIWI_COW_FILE})")
     if path.exists():

@@ -13,7 +13,7 @@ from sik.core.model import FsType, IsoFile, ScanResult, Unsupported
 from sik.core.stick import Stick
 from sik.detection.iso import open_iso
 from sik.detection.plugins import LazyDetectors, fingerprint
-from sik.detection.scancache import CACHE_NAME, Cached, ScanCache
+from sik.detection.scancache import Cached, ScanCache
 
 if TYPE_CHECKING:
     from sik.detection.detect import LoadedDetector, Verdict
@@ -62,7 +62,7 @@ def scan_stick(
         if key is None:
             return tuple(scan_one(stick, path, detectors)[0] for path in iso_files(stick))
         load = functools.partial(tuple, detectors)
-    cache = ScanCache.load(stick.sik_dir / CACHE_NAME, key, trust_stat=stick.fs is FsType.ext4)
+    cache = ScanCache.load(stick.scan_cache_file, key, trust_stat=stick.fs is FsType.ext4)
     if not cache.found:
         load()  # a broken plugin or a typo in sik.toml is reported even with no ISO to scan
     results = tuple(_scan_cached(stick, path, load, cache) for path in iso_files(stick))

@@ -21,11 +21,10 @@ from pathlib import Path
 from sik import __version__
 from sik.core.codec import decode, encode
 from sik.core.model import Detection, Unsupported
-from sik.core.stick import write_atomically
+from sik.core.staged import write_file
 
 log = logging.getLogger(__name__)
 
-CACHE_NAME = "scan-cache.json"
 FORMAT = 1
 _EDGE = 1024 * 1024
 # Linux sets a file's ctime on every change and no program can set it back, so on ext4 a file
@@ -138,7 +137,7 @@ class ScanCache:
         # No indent: json's C encoder only serves compact output.
         data = (json.dumps(body, sort_keys=True, ensure_ascii=False) + "\n").encode()
         try:
-            write_atomically(self.path, data)
+            write_file(self.path, data)
         except OSError as exc:  # a read-only stick costs speed next time, nothing else
             log.debug("cannot write scan cache %s: %s", self.path, exc)
 

@@ -28,6 +28,8 @@ from pathlib import Path
 from sik.core.errors import DriveError, ToolError
 from sik.core.model import Firmware, FsType
 from sik.core.run import find_tool, run
+from sik.core.staged import staged
+from sik.core.stick import Stick
 from sik.drive.layout import DriveLayout
 
 log = logging.getLogger("sik.drive.bootloader")
@@ -227,20 +229,19 @@ def _is_runtime_file(path: Path) -> bool:
 
 
 def _replace_file(source: Path, destination: Path) -> None:
-    partial = destination.with_name(f".{destination.name}.new")
-    shutil.copyfile(source, partial)
-    os.replace(partial, destination)
+    with staged(destination) as partial:
+        shutil.copyfile(source, partial)
 
 
-def copy_modules(firmware: Firmware, data_root: Path) -> Path:
-    """Copy GRUB's modules to data_root/boot/grub/<platform>/ and drop modules GRUB no longer
+def copy_modules(firmware: Firmware, stick: Stick) -> Path:
+    """Copy GRUB's modules to the stick's /boot/grub/<platform>/ and drop modules GRUB no longer
     ships, so a re-install never leaves modules of two GRUB versions side by side.
 
     File by file, each through a temporary name and a rename: never a directory rename, which
     the FUSE FAT driver (fusefat) gets wrong, losing the directory's contents.
     """
     source = grub_lib_dir(firmware)
-    destination = data_root / "boot" / "grub" / firmware.grub_target()
+    destination = stick.grub_modules_dir(firmware)
     destination.mkdir(parents=True, exist_ok=True)
     wanted = {path.name: path for path in sorted(source.iterdir()) if _is_runtime_file(path)}
     for name, path in wanted.items():
@@ -251,9 +252,9 @@ def copy_modules(firmware: Firmware, data_root: Path) -> Path:
     return destination
 
 
-def install_grub(layout: DriveLayout, data_root: Path) -> None:
+def install_grub(layout: DriveLayout, stick: Stick) -> None:
     """Install GRUB for BIOS and UEFI on a formatted sik disk whose data partition is mounted
-    on ``data_root``.
+    as ``stick``.
 
     Both images are built first, so a missing tool changes nothing on the disk; then the
     modules, the EFI image, core.img and finally the MBR are written.
@@ -265,7 +266,7 @@ def install_grub(layout: DriveLayout, data_root: Path) -> None:
         )
     images = build_images(layout.data_fs, layout.data_uuid)
     for firmware in Firmware:
-        copy_modules(firmware, data_root)
+        copy_modules(firmware, stick)
     install_efi(layout, images)
     install_bios(layout, images)
     log.debug("GRUB installed on %s for data partition %s", layout.target, layout.data_uuid)

@@ -41,10 +41,10 @@ def install(target: Path, *, fs: FsType, size: int | None, step: Step = lambda _
     step(f"formatting (EFI: FAT32, data: {fs})")
     layout = format_partitions(layout, fs)
     with mounted_data_partition(layout) as root:
-        stick = Stick(root=root, fs=fs)
-        stick.create_layout()
+        stick = Stick(root=root, fs=fs, uuid=layout.data_uuid)
+        stick.initialise()
         step("installing GRUB for BIOS and UEFI")
-        install_grub(layout, root)
+        install_grub(layout, stick)
         # save_env rewrites grubenv in place, so the file must exist at its full size.
         update_env(stick.grubenv)
         write_menu(stick, build_menu(stick, MenuOptions()))
@@ -80,11 +80,11 @@ def update(target: Path, *, step: Step = lambda _: None) -> DriveLayout:
             hint="this is not a working sik stick; make one with `sik install`",
         )
     with mounted_data_partition(layout) as root:
-        stick = Stick(root=root, fs=layout.data_fs)
-        stick.check()
-        stick.create_layout()
+        stick = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        stick.claim()
+        stick.initialise()
         step("installing GRUB for BIOS and UEFI")
-        install_grub(layout, root)
+        install_grub(layout, stick)
         if not stick.grubenv.exists():
             update_env(stick.grubenv)
         step("writing grub.cfg")

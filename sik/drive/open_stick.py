@@ -19,13 +19,16 @@ _FINDMNT_TYPES = {"ext4": FsType.ext4, "exfat": FsType.exfat, "vfat": FsType.fat
 
 @contextlib.contextmanager
 def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
+    """The stick a command works on, checked to be a sik stick; commands that write also
+    ``claim`` it (sik/core/stick.py)."""
     if image is not None and stick is not None:
         raise StickError("give either --image or --stick, not both")
     if stick is not None:
         mount = _findmnt(stick)
-        yield Stick(
-            root=stick, fs=_FINDMNT_TYPES.get(mount.get("FSTYPE", "")), uuid=_mounted_uuid(mount)
-        )
+        fs = _FINDMNT_TYPES.get(mount.get("FSTYPE", ""))
+        opened = Stick(root=stick, fs=fs, uuid=_mounted_uuid(mount))
+        opened.check()
+        yield opened
         return
     target = image if image is not None else DEFAULT_IMAGE
     if not target.exists():
@@ -38,16 +41,27 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
 
     layout = read_layout(target)
     with mounted_data_partition(layout) as root:
-        yield Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened.check()
+        yield opened
 
 
 def _mounted_uuid(mount: dict[str, str]) -> str | None:
-    """The filesystem UUID of the mount: findmnt's answer, else udev's /dev/disk/by-uuid link
-    to the mounted device."""
+    """The filesystem UUID of the mount, the one place sik reads it for --stick: findmnt's
+    answer; for FUSE mounts (exfat-fuse, fusefat), which findmnt knows no UUID of, blkid on the
+    mounted device, else udev's /dev/disk/by-uuid link to it."""
     uuid, source = mount.get("UUID"), mount.get("SOURCE")
-    by_uuid = Path("/dev/disk/by-uuid")
-    if uuid or not source or not source.startswith("/dev/") or not by_uuid.is_dir():
+    if uuid or not source or not source.startswith("/dev/"):
         return uuid
+    try:
+        probed = run(["blkid", "-o", "value", "-s", "UUID", source], capture=True).stdout
+    except ToolError:  # blkid missing, or the device not readable by this user
+        probed = b""
+    if probed.strip():
+        return probed.decode().strip()
+    by_uuid = Path("/dev/disk/by-uuid")
+    if not by_uuid.is_dir():
+        return None
     device = Path(source).resolve()
     return next((link.name for link in sorted(by_uuid.iterdir()) if link.resolve() == device), None)
 

@@ -3,15 +3,14 @@ temporary name, synced, then renamed, so an interrupted copy never looks like an
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.errors import IsoReadError, SikError, StickError
+from sik.core.staged import staged
 from sik.core.stick import Stick
 from sik.detection.iso import check_iso
 
@@ -41,6 +40,7 @@ def add_isos(
     from sik.files.manifest import ChunkHasher, FileRecord, record
     from sik.menu.generate import warm_up
 
+    stick.claim()
     jobs = plan_copies(stick, sources)
     warm_up()  # what regenerating the menu imports loads while the copy waits on the disk
     for job in jobs:
@@ -117,31 +117,27 @@ def _equal(a: Path, b: Path) -> bool:
 def copy_iso(
     job: CopyJob, progress: Progress | None = None, on_block: BlockObserver | None = None
 ) -> str:
-    """Copy one file to a hidden temporary name, fsync, then rename into place; return the
-    SHA-256 (hex) of what was copied, computed in the same pass. ``on_block`` sees every
-    block copied, in order (the manifest's per-chunk digests), without a second read."""
+    """Copy one file through a staged name (sik/core/staged.py: synced, then renamed into
+    place); return the SHA-256 (hex) of what was copied, computed in the same pass.
+    ``on_block`` sees every block copied, in order (the manifest's per-chunk digests), without
+    a second read."""
     from sik.files.fastcopy import copy_hash_sync
 
-    job.target.parent.mkdir(parents=True, exist_ok=True)
-    partial = job.target.with_name(f".{job.target.name}.partial")
-    try:
-        with open(job.source, "rb", buffering=0) as src, open(partial, "wb", buffering=0) as dst:
-            digest = copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
-        os.replace(partial, job.target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):  # on a read-only stick there is nothing to remove
-            partial.unlink(missing_ok=True)
-        if exc.errno == errno.EROFS:
-            raise StickError(
-                f"cannot copy {job.source.name}: the stick is mounted read-only",
-                hint="remount it read-write (mount -o remount,rw MOUNTPOINT); a write-protect switch?",
-            ) from exc
-        if exc.errno == errno.ENOSPC:
-            raise StickError(
-                f"the stick filled up while copying {job.source.name}; nothing was left behind"
-            ) from exc
-        raise StickError(f"copying {job.source.name} failed: {exc.strerror}") from exc
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return digest
+    with staged(job.target) as partial:
+        try:
+            with open(job.source, "rb", buffering=0) as src, open(partial, "wb", buffering=0) as dst:
+                return copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
+        except OSError as exc:
+            raise _copy_error(job, exc) from exc
+
+
+def _copy_error(job: CopyJob, exc: OSError) -> StickError:
+    if exc.errno == errno.EROFS:
+        return StickError(
+            f"cannot copy {job.source.name}: the stick is mounted read-only",
+            hint="remount it read-write (mount -o remount,rw MOUNTPOINT); a write-protect switch?",
+        )
+    if exc.errno == errno.ENOSPC:
+        name = job.source.name
+        return StickError(f"the stick filled up while copying {name}; nothing was left behind")
+    return StickError(f"copying {job.source.name} failed: {exc.strerror}")

@@ -24,7 +24,8 @@ from pathlib import Path
 import xxhash
 
 from sik.core.errors import StickError
-from sik.core.stick import Stick, write_atomically
+from sik.core.staged import write_file
+from sik.core.stick import EXTENSION_SUFFIX, Stick
 
 CHUNK_SIZE = 4 * 1024 * 1024
 # 2: chunk digests are XXH3-128 (1 had SHA-256 cut to 128 bits).
@@ -94,10 +95,6 @@ def hash_file(path: Path, progress: Progress | None = None) -> FileRecord:
     return FileRecord(size, whole.hexdigest(), chunks.chunks())
 
 
-def manifest_path(stick: Stick) -> Path:
-    return stick.sik_dir / "manifest.json"
-
-
 def key_of(stick: Stick, path: Path) -> str:
     return path.relative_to(stick.root).as_posix()
 
@@ -107,7 +104,7 @@ def tracked_files(stick: Stick) -> Iterator[Path]:
     (a ``.NAME.partial`` copy in progress), in a stable order."""
     for directory, suffix in (
         (stick.iso_dir, ".iso"),
-        (stick.root / "boot" / "extensions", ".extensionimage"),
+        (stick.extension_dir, EXTENSION_SUFFIX.lower()),
     ):
         if not directory.is_dir():
             continue
@@ -117,7 +114,7 @@ def tracked_files(stick: Stick) -> Iterator[Path]:
 
 
 def load_manifest(stick: Stick) -> Manifest:
-    path = manifest_path(stick)
+    path = stick.manifest_file
     try:
         data = json.loads(path.read_bytes())
         if data.get("format") != FORMAT:
@@ -146,10 +143,6 @@ def dump_manifest(manifest: Manifest) -> bytes:
     return (json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True) + "\n").encode()
 
 
-def sums_path(stick: Stick) -> Path:
-    return stick.sik_dir / "SHA256SUMS"
-
-
 def dump_sums(manifest: Manifest) -> bytes:
     """The manifest as sha256sum would print it ("HASH  path", two spaces, text mode), for the
     "Verify stick" menu entry: GRUB's ``hashsum --check`` reads exactly this form (grub-core/
@@ -163,8 +156,8 @@ def dump_sums(manifest: Manifest) -> bytes:
 
 
 def save_manifest(stick: Stick, manifest: Manifest) -> bool:
-    changed = write_atomically(manifest_path(stick), dump_manifest(manifest))
-    write_atomically(sums_path(stick), dump_sums(manifest))
+    changed = write_file(stick.manifest_file, dump_manifest(manifest))
+    write_file(stick.sums_file, dump_sums(manifest))
     return changed
 
 

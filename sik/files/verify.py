@@ -227,6 +227,8 @@ def verify_all(
 ) -> Verification:
     """Every tracked file against the manifest (and ``sums``); with ``record_new`` files the
     manifest does not know yet are recorded as they are now instead of reported."""
+    if record_new:
+        stick.claim()
     findings, now = verify_stick(stick, load_manifest(stick), progress)
     recorded = 0
     if record_new:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sik.core.model import BootEntry, Detection, IsoFile, MenuOptions, ScanResult
+from sik.core.stick import ISO_DIR
 from sik.detection.detect import Probe, Verdict, detect
 from sik.menu.plan import PlannedIso, plan
-
-# Where `sik detect` pretends the ISO sits, to show the command line it would get on a stick.
-ISO_DIR = PurePosixPath("/boot/iso")
 
 
 def explain_iso(
@@ -29,6 +27,7 @@ def explain_iso(
 
 
 def planned(path: Path, volume_id: str, verdict: Verdict) -> PlannedIso:
+    # Where the ISO would sit on a stick, to show the command line it would get there.
     scan = ScanResult(IsoFile(ISO_DIR / path.name, path.stat().st_size, volume_id), verdict.outcome)
     _, (row,) = plan([scan], MenuOptions(), None)
     return row

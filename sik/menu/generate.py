@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from sik.core.errors import SikError
 from sik.core.model import MenuOptions, Plan
 from sik.core.run import run
-from sik.core.stick import Stick, write_atomically
+from sik.core.staged import write_file
+from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
 from sik.detection.plugins import LazyDetectors
@@ -59,7 +60,7 @@ def build_menu(
     """Everything `sik generate` would write, computed without writing anything."""
     found = read_customizations(stick)
     menu_plan, rows = plan_stick(stick, options, detectors, found)
-    templates = stick.sik_dir / "templates"
+    templates = stick.templates_dir
     key = menu_key(menu_plan, templates)
     text = cached_menu(stick, key)
     if text is None:
@@ -97,7 +98,7 @@ def regenerate(
 ) -> Generated:
     """The whole of `sik generate`: the options saved on the stick, changed where an argument
     is not None (and saved again), then scan, plan, render and write."""
-    stick.check()
+    stick.claim()
     saved = load_options(stick.options_file)
     options = merge_options(saved, timeout=timeout, kernel_args=kernel_args, serial=serial)
     menu = build_menu(stick, options)
@@ -109,6 +110,7 @@ def boot_once(stick: Stick, entry: str) -> str:
     returns the path GRUB will follow, "submenu_id>entry_id" inside a submenu."""
     from sik.menu.grubenv import update_env
 
+    stick.claim()
     menu = build_menu(stick)
     ids = {e.id: e.id for e in menu.plan.entries} | {e.iso.name: e.id for e in menu.plan.entries}
     if entry not in ids:
@@ -124,6 +126,7 @@ def create_persistence_for(stick: Stick, iso_name: str, size: int) -> tuple[Path
     way its boot method needs; returns the store and the method."""
     from sik.customize.persistence import create_persistence
 
+    stick.claim()
     menu = build_menu(stick)
     rows = {row.scan.iso.path.name: row for row in menu.rows}
     row = rows.get(iso_name)
@@ -161,14 +164,14 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
     # The initrds first: a new grub.cfg must never name one that is not there yet.
     write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
     kept = load_detector_options(stick.options_file)
-    write_atomically(stick.options_file, dump_options(menu.plan.options, kept).encode())
+    write_file(stick.options_file, dump_options(menu.plan.options, kept).encode())
     if menu.key:
         remember_menu(stick, menu.key, data)
     if old == data:
         return False
     if old is not None:
-        write_atomically(stick.grub_cfg.with_name("grub.cfg.old"), old)
-    return write_atomically(stick.grub_cfg, data)
+        write_file(stick.grub_cfg_old, old)
+    return write_file(stick.grub_cfg, data)
 
 
 def check_grub_script(data: bytes) -> None:

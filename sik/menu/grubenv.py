@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sik.core.errors import StickError
-from sik.core.stick import write_atomically
+from sik.core.staged import write_file
 
 _SIZE = 1024
 _HEADER = b"# GRUB Environment Block\n"
@@ -44,4 +44,4 @@ def update_env(path: Path, **changes: str | None) -> None:
             values.pop(key, None)
         else:
             values[key] = value
-    write_atomically(path, encode(values))
+    write_file(path, encode(values))

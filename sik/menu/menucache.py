@@ -21,9 +21,9 @@ from pathlib import Path
 from sik import __version__
 from sik.core.model import Plan
 from sik.core.resources import data_dir
-from sik.core.stick import Stick, write_atomically
+from sik.core.staged import write_file
+from sik.core.stick import Stick
 
-MENU_CACHE_NAME = "menu-cache.json"
 _FORMAT = 1
 # The render's own code and the model whose methods templates call.
 _CODE = ("menu/render.py", "core/model.py")
@@ -56,7 +56,7 @@ def _stat_of_module(name: str) -> str:
 def cached_menu(stick: Stick, key: str) -> str | None:
     """The grub.cfg text on the stick, when the cache says it was rendered from ``key``."""
     try:
-        record = json.loads((stick.sik_dir / MENU_CACHE_NAME).read_bytes())
+        record = json.loads(stick.menu_cache_file.read_bytes())
         if not isinstance(record, dict) or record.get("format") != _FORMAT or record.get("key") != key:
             return None
         data = stick.grub_cfg.read_bytes()
@@ -72,4 +72,4 @@ def cached_menu(stick: Stick, key: str) -> str | None:
 
 def remember_menu(stick: Stick, key: str, data: bytes) -> None:
     record = {"format": _FORMAT, "key": key, "sha256": hashlib.sha256(data).hexdigest()}
-    write_atomically(stick.sik_dir / MENU_CACHE_NAME, (json.dumps(record, indent=1) + "\n").encode())
+    write_file(stick.menu_cache_file, (json.dumps(record, indent=1) + "\n").encode())

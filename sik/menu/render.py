@@ -11,6 +11,7 @@ import jinja2
 from sik import __version__
 from sik.core.model import Plan
 from sik.core.resources import data_dir
+from sik.core.stick import CUSTOM_CFG, SUMS_FILE
 
 # Characters GRUB's script lexer treats as plain word characters. Anything else (white space,
 # quotes, $, ;, |, &, <, >, {, }, \, non-ASCII, ...) is wrapped in single quotes, inside which
@@ -46,7 +47,14 @@ def render_grub_cfg(plan: Plan, *, user_templates: Path | None = None) -> str:
     """The whole grub.cfg. ``user_templates`` (the stick's /boot/sik/templates) may override
     any built-in template by file name."""
     template = _environment(user_templates).get_template("grub.cfg.j2")
-    return template.render(plan=plan, entries=plan.entries, options=plan.options, version=__version__)
+    return template.render(
+        plan=plan,
+        entries=plan.entries,
+        options=plan.options,
+        version=__version__,
+        custom_cfg=str(CUSTOM_CFG),
+        sums_file=str(SUMS_FILE),
+    )
 
 
 def template_names() -> Sequence[str]:

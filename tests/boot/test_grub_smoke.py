@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sik.core.model import Firmware, FsType
+from sik.core.stick import Stick
 from sik.drive import bootloader
 from sik.drive import layout as drive
 from sik.drive.layout import MIB
@@ -37,7 +38,7 @@ def image(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     drive.create_image(path, 600 * MIB)
     layout = drive.format_partitions(drive.partition(path), fs)
     with mounted_data_partition(layout) as root:
-        bootloader.install_grub(layout, root)
+        bootloader.install_grub(layout, Stick(root))
         (root / "boot" / "grub" / "grub.cfg").write_text(GRUB_CFG)
     return path
 

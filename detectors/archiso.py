@@ -24,8 +24,8 @@ Labels checked against the build scripts (2026-11):
   ``iso_label="RESCUE${iso_mainver//.}"`` (11.03 -> RESCUE1103) and install_dir=sysresccd,
   copying the kernel to sysresccd/boot/<arch>/vmlinuz, the initramfs to sysresccd.img and the
   microcode to intel_ucode.img / amd_ucode.img.
-Not verified against a real ISO: Manjaro's label format (MANJARO_<EDITION>_<version>), taken
-from /work/shared/reference/distro-boot-recipes.md; a label of another shape only loses the
+Not verified against a real ISO: Manjaro's label format (MANJARO_<EDITION>_<version>), as
+GLIM's inc-manjaro.cfg and Ventoy's Manjaro hook expect it; a label of another shape only loses the
 version and edition, detection keys on /manjaro and the kernel files.
 
 Boot parameters, from archiso's docs/README.bootparams (archlinux/mkinitcpio-archiso):

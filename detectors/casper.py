@@ -33,8 +33,9 @@ Facts checked against the distributions' build sources (2026-11):
   ('elementary OS 8.0 "Circe" - stable amd64 (20241122)'); the volume label is
   ``--iso-volume "$NAME"``, "elementary OS" with no version, so the version comes from
   .disk/info only.
-- Ubuntu: .disk/info 'Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64 (20240827)' per
-  /work/shared/reference/distro-boot-recipes.md (Ubuntu section), which cites real ISOs.
+- Ubuntu: .disk/info 'Ubuntu 24.04.1 LTS "Noble Numbat" - Release amd64 (20240827)', the
+  "Ubuntu <version> "<codename>" - Release <arch> (<date>)" shape that SystemImageKit's
+  boot/bin/detect_casper.sh reads from Ubuntu's ISOs.
 - Linux Mint's volume label: Rufus proposes the ISO's own label, "Linux Mint 18.2 Cinnamon
   64-bit" for Mint 18.2 (github pbatard/rufus#984), the shape the edition is read from.
 - Zorin OS 16: its initrd is casper/initrd.lz4 (github hakuna-m/wubiuefi#287), so the initrd

@@ -365,7 +365,7 @@ def _one_entry_plan(entry: object) -> object:
     from sik.core.model import BootEntry, Plan
 
     assert isinstance(entry, BootEntry)
-    return Plan(entries=(entry,))
+    return Plan(items=(entry,))
 
 
 @pytest.mark.parametrize("name", [n for n, e in EXPECTED.items() if isinstance(e, Blocked)])

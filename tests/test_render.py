@@ -85,9 +85,8 @@ def sample_plan() -> Plan:
     newer = _entry("debian-12.iso", BootMethod.live_boot, title="Debian 12.11.0", grub_class="debian")
     debian = Submenu("menu-debian", "Debian", (newer, older), grub_class="debian")
     return Plan(
-        entries=(newer, older, *entries),
+        items=(debian, *entries),
         options=MenuOptions(timeout=3, kernel_args=("console=ttyS0",), serial=True),
-        menu=(debian, *entries),
     )
 
 
@@ -114,7 +113,7 @@ def test_weird_file_name_stays_one_literal_word() -> None:
 
 
 def test_empty_plan_gets_a_helpful_entry() -> None:
-    text = render_grub_cfg(Plan(entries=()))
+    text = render_grub_cfg(Plan(items=()))
     assert "No ISO found" in text
     assert 'source "(${sik_data})/boot/sik/custom.cfg"' in text
 

@@ -219,15 +219,17 @@ class Submenu:
 
 @dataclass(frozen=True)
 class Plan:
-    entries: tuple[BootEntry, ...]  # every entry, in menu order
+    # The menu as GRUB shows it: entries, and submenus of entries, in order.
+    items: tuple[BootEntry | Submenu, ...]
     options: MenuOptions = field(default_factory=MenuOptions)
     data_uuid: str | None = None
-    # The menu's shape, when some entries sit in submenus; empty means entries, flat.
-    menu: tuple[BootEntry | Submenu, ...] = ()
 
     @property
-    def items(self) -> tuple[BootEntry | Submenu, ...]:
-        return self.menu or self.entries
+    def entries(self) -> tuple[BootEntry, ...]:
+        """Every entry, in menu order, those in submenus included."""
+        return tuple(
+            e for item in self.items for e in (item.entries if isinstance(item, Submenu) else (item,))
+        )
 
     def grub_path(self, entry_id: str) -> str:
         """What GRUB's ``default``/``next_entry`` needs to name the entry: its id, prefixed by

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from sik import __version__
+from sik.core.codec import encode
 from sik.core.model import Plan
 from sik.core.resources import data_dir
 from sik.core.staged import write_file
@@ -30,7 +31,10 @@ _CODE = ("menu/render.py", "core/model.py")
 
 
 def menu_key(plan: Plan, user_templates: Path) -> str:
-    digest = hashlib.sha256(f"{_FORMAT} {__version__}\0{plan!r}".encode())
+    # The plan as JSON (sik/core/codec.py): every field, in a spelling that does not change
+    # between Python versions the way a repr could.
+    plan_json = json.dumps(encode(plan), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(f"{_FORMAT} {__version__}\0{plan_json}".encode())
     package = Path(__file__).parents[1]
     for name in _CODE:
         digest.update(b"\0" + (package / name).read_bytes())

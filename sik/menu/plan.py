@@ -71,10 +71,7 @@ def plan(
         rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
-    menu = _group(rows, used_ids)
-    entries = tuple(e for item in menu for e in (item.entries if isinstance(item, Submenu) else (item,)))
-    has_submenu = any(isinstance(item, Submenu) for item in menu)
-    plan_ = Plan(entries=entries, options=options, menu=menu if has_submenu else (), data_uuid=data_uuid)
+    plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid)
     return plan_, tuple(rows)
 
 

@@ -101,7 +101,8 @@ def test_isos_nobody_could_name_are_not_grouped() -> None:
         _scan(f"{n}.iso", distro="unknown", method=BootMethod.loopback_cfg, pretty_name=n) for n in "ab"
     ]
     menu_plan, _ = plan(results, MenuOptions(), None)
-    assert menu_plan.menu == () and [e.id for e in menu_plan.items] == ["iso-a", "iso-b"]
+    assert [getattr(item, "id", None) for item in menu_plan.items] == ["iso-a", "iso-b"]
+    assert menu_plan.items == menu_plan.entries  # no submenu
 
 
 def _debian(version: str) -> IsoLayout:
@@ -135,7 +136,7 @@ def test_stick_with_two_debian_versions_renders_checks_and_boots_once(stick: Sti
 def test_single_iso_stays_top_level(stick: Stick) -> None:
     build_iso(_debian("12.11.0"), stick.iso_dir / "debian.iso")
     menu = build_menu(stick, MenuOptions())
-    assert menu.plan.menu == () and "submenu" not in menu.grub_cfg
+    assert menu.plan.items == menu.plan.entries and "submenu" not in menu.grub_cfg
 
 
 def test_detection_without_edition_keeps_old_titles(tmp_path: Path) -> None:

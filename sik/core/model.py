@@ -170,6 +170,16 @@ class SecureBootFacts:
             return f"{self.program} is not an EFI program: sik cannot tell"
         return "GRUB runs the ISO's own menu: its kernels are checked by shim when they start"
 
+    def short(self) -> str:
+        """A few words for `sik list`'s column."""
+        if self.verdict is SecureBoot.trusted:
+            return f"yes ({self.authority})"
+        if self.verdict is SecureBoot.enrol:
+            return f"after enrolling {self.authority}"
+        if self.verdict is SecureBoot.unsigned:
+            return "no: not signed"
+        return "—" if self.program is None else "unknown"
+
     def refusal(self) -> str:
         """The line the menu entry prints when Secure Boot refuses it (grub-templates/)."""
         if self.verdict is SecureBoot.enrol:

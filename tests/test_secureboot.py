@@ -27,6 +27,7 @@ from sik.drive.secureboot import (
     is_revoked,
     program_facts,
     sbat_level,
+    shim_refresh_note,
     stub_config,
 )
 from sik.menu.render import render_grub_cfg
@@ -216,3 +217,18 @@ def test_menu_marks_and_guards_entries_that_will_not_verify(tmp_path: Path) -> N
     assert "menuentry 'no [not signed]'" in text and 'if [ "$shim_lock" = y ]; then' in text
     assert "this kernel is not signed: turn Secure Boot off" in text
     assert text.count("set timeout=-1") == 2  # the menu waits after a refusal
+
+
+def test_update_says_when_the_old_shim_was_revoked(tmp_path: Path) -> None:
+    chain = find_signed_chain()
+    assert chain is not None
+    assert shim_refresh_note(chain.shim.read_bytes(), chain) is None  # the same shim: nothing to say
+    # An older shim, as SBAT sees it: Debian's unsigned shim claiming generation 1.
+    sbat = tmp_path / "sbat.csv"
+    sbat.write_text("sbat,1,SBAT Version,sbat,1,x\nshim,1,UEFI shim,shim,1,x\n")
+    old = tmp_path / "old-shim.efi"
+    subprocess.run(
+        ["objcopy", "--update-section", f".sbat={sbat}", sbisos.UNSIGNED_SHIM, old], check=True
+    )
+    note = shim_refresh_note(old.read_bytes(), chain)
+    assert note is not None and "revoked" in note and "shim" in note

@@ -18,7 +18,9 @@ from sik.detection.iso import open_iso
 from sik.detection.pe import parse_pe, reader_of
 from sik.detection.plugins import load_detectors
 from sik.detection.signatures import iso_shim_certificates, secure_boot_facts
+from sik.drive import bootloader, esp, sbflows
 from sik.drive.bootloader import build_images
+from sik.drive.install import install, update
 from sik.drive.sbkeys import create_user_key, load_user_key, sign_efi, signed_with, signer_names
 from sik.drive.secureboot import (
     SHIM_PATH,
@@ -232,3 +234,42 @@ def test_update_says_when_the_old_shim_was_revoked(tmp_path: Path) -> None:
     )
     note = shim_refresh_note(old.read_bytes(), chain)
     assert note is not None and "revoked" in note and "shim" in note
+
+
+@pytest.mark.root
+def test_without_signed_boot_loaders_sik_grub_is_bootx64(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A computer without shim-signed & co. (Arch): the stick starts with Secure Boot off only,
+    and install says so."""
+    monkeypatch.setattr(bootloader, "find_signed_chain", lambda: None)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    warnings: list[str] = []
+    image = tmp_path / "sik.img"
+    layout = install(image, fs=FsType.ext4, size=200 * 2**20, warn=warnings.append)
+    bootx64 = esp.read_file(layout, SHIM_PATH)
+    assert bootx64 is not None and sbat_level(bootx64) == {}  # not a shim: sik's GRUB
+    assert bootx64 == esp.read_file(layout, PurePosixPath("/EFI/sik/grubx64.efi"))
+    assert any("Secure Boot off only" in w for w in warnings)
+
+
+@pytest.mark.root
+def test_update_keeps_a_grub_signed_with_a_key_this_computer_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "owner"))
+    image = tmp_path / "sik.img"
+    layout = install(image, fs=FsType.exfat, size=200 * 2**20)
+    with sbflows.opened_target(image) as (opened_layout, stick):
+        done = sbflows.enroll(opened_layout, stick, use_mokutil=False)
+    assert [name for name, _ in done.certificates] == [f"sik-{sbflows._slug(done.key.name)}.cer"]
+    signed = esp.read_file(layout, PurePosixPath("/EFI/sik/grubx64.efi"))
+    assert signed is not None and signed_with(signed, done.key)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "someone-else"))
+    warnings: list[str] = []
+    update(image, warn=warnings.append)
+    assert esp.read_file(layout, PurePosixPath("/EFI/sik/grubx64.efi")) == signed
+    assert any("not refreshed" in w for w in warnings)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "owner"))
+    update(image)  # the owner's computer: refreshed and signed again
+    assert signed_with(esp.read_file(layout, PurePosixPath("/EFI/sik/grubx64.efi")) or b"", done.key)

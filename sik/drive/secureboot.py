@@ -347,7 +347,9 @@ def shim_refresh_note(old: bytes | None, chain: SignedChain | None) -> str | Non
     if old == new:
         return None
     old_facts, new_facts = program_facts(SHIM_PATH, old), program_facts(SHIM_PATH, new)
-    change = f"shim {old_facts.version or '?'} -> {new_facts.version or '?'}"
+    if old_facts.version is None:
+        return f"the stick now starts with Secure Boot on (shim {new_facts.version or '?'})"
+    change = f"shim {old_facts.version} -> {new_facts.version or '?'}"
     if is_revoked(old_facts, sbat_level(new)):
         return f"{change}: the old shim is revoked on PCs that ran a newer one (SBAT); now current"
     return change

@@ -227,8 +227,8 @@ def stub_config(data_uuid: str, fs: FsType) -> str:
 
 # What the stub prints when Secure Boot refuses sik's GRUB (an exFAT stick, nothing enrolled).
 REFUSED_LINE = (
-    "sik: Secure Boot refused sik's GRUB, which this exFAT stick needs: run sik secureboot enroll, "
-    "or use an ext4 or FAT32 stick, or turn Secure Boot off."
+    "sik: Secure Boot refused sik's GRUB, which this exFAT stick needs: enrol your key (sik "
+    "secureboot enroll, then MokManager below), or use an ext4 or FAT32 stick, or turn Secure Boot off."
 )
 # ... and when the data partition is not there at all.
 LOST_LINE = "sik: no partition with UUID {uuid} on this drive: was it reformatted? Run sik install."

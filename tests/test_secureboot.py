@@ -120,7 +120,7 @@ def test_stub_config_parses_and_finds_the_data_partition_by_uuid(fs: FsType, tmp
     searches = "search --no-floppy --fs-uuid --set=root 1234-ABCD" in text
     assert searches is (fs is not FsType.exfat)
     assert "search --file" not in text and "--disable-shim-lock" not in text
-    assert 'chainloader "${sik_esp}/EFI/sik/grubx64.efi"' in text
+    assert 'if chainloader "${sik_esp}/EFI/sik/grubx64.efi"; then boot; fi' in text
 
 
 @pytest.mark.parametrize("size_kib", [4096, 65536])

@@ -191,8 +191,7 @@ def stub_config(data_uuid: str, fs: FsType) -> str:
         "export sik_esp",
         'if [ "$shim_lock" != y ]; then',
         "  # Secure Boot is off: sik's own GRUB, as on a stick without Secure Boot, runs the menu.",
-        f'  chainloader "${{sik_esp}}{SIK_GRUB_PATH}"',
-        "  boot",
+        f'  if chainloader "${{sik_esp}}{SIK_GRUB_PATH}"; then boot; fi',
         "fi",
     ]
     if readable:
@@ -205,8 +204,7 @@ def stub_config(data_uuid: str, fs: FsType) -> str:
     else:
         lines += [
             "# This GRUB cannot read exFAT: sik's own GRUB can, if Secure Boot accepts it.",
-            f'chainloader "${{sik_esp}}{SIK_GRUB_PATH}"',
-            "boot",
+            f'if chainloader "${{sik_esp}}{SIK_GRUB_PATH}"; then boot; fi',
             f"echo {grub_quote(REFUSED_LINE)}",
         ]
     lines += [

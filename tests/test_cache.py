@@ -18,7 +18,7 @@ from sik.core.stick import Stick
 from sik.detection.detect import Detector, LoadedDetector
 from sik.detection.iso import IsoView
 from sik.detection.plugins import LazyDetectors, fingerprint, source_fingerprint
-from sik.detection.scan import scan_stick
+from sik.detection.scan import cache_key, scan_stick
 from sik.detection.scancache import ScanCache, iso_identity
 from sik.menu.generate import build_menu, plan_stick
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, build_iso
@@ -175,7 +175,7 @@ def test_cache_round_trips_every_outcome(stick: Stick, detectors: tuple[LoadedDe
     scan_stick(stick, detectors)
     key = fingerprint(detectors)
     assert key is not None
-    cache = ScanCache.load(stick.scan_cache_file, key)
+    cache = ScanCache.load(stick.scan_cache_file, cache_key(stick, key))
     for iso in stick.iso_dir.iterdir():
         found = cache.get(iso_identity(iso))
         assert found is not None

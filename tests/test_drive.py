@@ -144,6 +144,14 @@ def test_esp_holds_grub_for_uefi(built: Built, tmp_path: Path) -> None:
     copy = tmp_path / "BOOTX64.EFI"
     run(["mcopy", "-i", image, "::/EFI/BOOT/BOOTX64.EFI", copy], env=env)
     assert copy.read_bytes()[:2] == b"MZ"  # a PE image
+    # Secure Boot (docs/secure-boot.md): shim, the signed GRUB and MokManager beside it, the
+    # stub the signed GRUB reads, and sik's own GRUB.
+    assert copy.read_bytes() == Path("/usr/lib/shim/shimx64.efi.signed").read_bytes()
+    for name in (b"grubx64.efi", b"mmx64.efi"):
+        assert b"::/EFI/BOOT/" + name in listing
+    for folder, name in (("/EFI/debian", b"grub.cfg"), ("/EFI/sik", b"grubx64.efi")):
+        found = run(["mdir", "-b", "-i", image, f"::{folder}"], capture=True, env=env).stdout
+        assert f"::{folder}/".encode() + name in found
 
 
 @pytest.mark.root

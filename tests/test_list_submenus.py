@@ -48,7 +48,7 @@ def test_list_json_names_the_submenu_of_each_entry(stick: Stick) -> None:
     rows = {r["file"].removesuffix(".iso"): r for r in json.loads(result.stdout)}
     assert set(rows) == set(_ISOS)
     for row in rows.values():
-        assert _KEYS | {"menu", "customizations"} == set(row)
+        assert _KEYS | {"menu", "customizations", "secure_boot"} == set(row)
     newer, older = rows["ubuntu-24.04.1-desktop"], rows["ubuntu-22.04.5-desktop"]
     assert newer["menu"] == older["menu"] == {"id": "menu-ubuntu-desktop", "title": "Ubuntu Desktop"}
     # The entry's own title is unchanged: the submenu is a separate field.

@@ -85,6 +85,10 @@ def step(text: str) -> None:
     console.print(f"• {text}")
 
 
+def warn(text: str) -> None:
+    console.print(f"  warning: {text}", style="yellow")
+
+
 @contextmanager
 def progress_bars() -> Iterator[Callable[[str, int], Callable[[int], None] | None]]:
     """Yields ``add(description, total)``, which starts one transient bar and returns its

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sik.cli.common import ImageOpt, JsonOpt, app, console, parse_size, step
+from sik.cli.common import ImageOpt, JsonOpt, app, console, parse_size, step, warn
 from sik.core.errors import SikError
 from sik.core.model import FsType
 
@@ -46,7 +46,7 @@ def install(
         device, image = None, device
     drive_install.check_host_tools()  # before anything is erased or created
     if update:
-        target = drive_install.update_stick(device, image, unmount=unmount, step=step)
+        target = drive_install.update_stick(device, image, unmount=unmount, step=step, warn=warn)
         console.print(
             f"✓ {target}: GRUB and sik's files refreshed; ISOs and your files kept", style="green"
         )
@@ -57,7 +57,7 @@ def install(
     else:
         target, new_size = image or Path("sik.img"), parse_size(size)
         drive_install.prepare_image(target, force=force)
-    layout = drive_install.install(target, fs=fs, size=new_size, step=step)
+    layout = drive_install.install(target, fs=fs, size=new_size, step=step, warn=warn)
     console.print(f"✓ {target} is ready (data partition {fs}, UUID {layout.data_uuid})", style="green")
     console.print(f"  next: sik add --image {target} FILE.iso")
 

@@ -22,6 +22,7 @@ _LIST_COLUMNS = (
     "boot method",
     "menu entry",
     "customise",
+    "secure boot",
     "status",
 )
 
@@ -83,6 +84,7 @@ def _cells(row: ListRow) -> tuple[str, ...]:
         row.method or "—",
         row.shown_title,
         ", ".join(row.customizations) or "—",
+        row.secure_boot.short() if row.secure_boot else "—",
         status,
     )
 

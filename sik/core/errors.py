@@ -26,3 +26,7 @@ class StickError(SikError):
 
 class DriveError(SikError):
     """Partitioning, formatting or installing the boot loader failed."""
+
+
+class SecureBootError(SikError):
+    """Secure Boot: a key, a signature or a signed boot loader is missing or unusable."""

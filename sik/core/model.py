@@ -122,6 +122,80 @@ class Medium(StrEnum):
     grub = "GRUB"
 
 
+class SecureBoot(StrEnum):
+    """Whether an ISO's entry starts with Secure Boot on, read from the Authenticode signature
+    of the program GRUB hands to shim for checking (the kernel, memtest86+'s or iPXE's EFI
+    program), never from a table of distribution names."""
+
+    # Signed by a key the stick's shim trusts (Debian's, for Debian's shim): nothing to enrol.
+    trusted = "trusted"
+    # Signed by a distribution's CA that the user enrols once (`sik secureboot enroll`).
+    enrol = "enrol"
+    # Not signed (or not an EFI program at all): starts only with Secure Boot off.
+    unsigned = "unsigned"
+    # GRUB runs the ISO's own menu (loopback.cfg, GRUB images), whose kernels shim checks when
+    # they start; or the program could not be read.
+    unknown = "unknown"
+
+
+@dataclass(frozen=True)
+class SecureBootFacts:
+    """What the scan read of one ISO's signature (kept in the scan cache)."""
+
+    verdict: SecureBoot = SecureBoot.unknown
+    program: PurePosixPath | None = None  # the EFI program inside the ISO
+    signer: str | None = None  # the signing certificate's name
+    # The CA the signature chains to: the stick's shim's (trusted), else the ISO's own shim's.
+    authority: str | None = None
+    authority_sha256: str | None = None  # that CA's certificate fingerprint
+    kind: str = "kernel"  # what the program is, in words: "kernel", "EFI program"
+
+    def summary(self) -> str:
+        """One line for `sik list` and `sik secureboot status`."""
+        if self.verdict is SecureBoot.trusted:
+            return f"boots: signed by {self.signer} ({self.authority}, trusted by the stick's shim)"
+        if self.verdict is SecureBoot.enrol and self.authority_sha256:
+            return (
+                f"signed by {self.signer} ({self.authority}): enrol that CA once with "
+                "`sik secureboot enroll`"
+            )
+        if self.verdict is SecureBoot.enrol:
+            return (
+                f"signed by {self.signer}, whose CA sik did not find on the ISO: enrol your "
+                "distribution's CA by hand, or turn Secure Boot off"
+            )
+        if self.verdict is SecureBoot.unsigned:
+            return f"{self.kind} not signed: turn Secure Boot off to boot this one"
+        if self.program is not None:
+            return f"{self.program} is not an EFI program: sik cannot tell"
+        return "GRUB runs the ISO's own menu: its kernels are checked by shim when they start"
+
+    def short(self) -> str:
+        """A few words for `sik list`'s column."""
+        if self.verdict is SecureBoot.trusted:
+            return f"yes ({self.authority})"
+        if self.verdict is SecureBoot.enrol:
+            return f"after enrolling {self.authority}"
+        if self.verdict is SecureBoot.unsigned:
+            return "no: not signed"
+        return "—" if self.program is None else "unknown"
+
+    def refusal(self) -> str:
+        """The line the menu entry prints when Secure Boot refuses it (grub-templates/)."""
+        if self.verdict is SecureBoot.enrol:
+            return (
+                f"Secure Boot refused this {self.kind} (signed by {self.authority}): enrol that CA "
+                "with sik secureboot enroll, or turn Secure Boot off."
+            )
+        return f"Secure Boot is on and this {self.kind} is not signed: turn Secure Boot off to boot it."
+
+    def mark(self) -> str:
+        """What the menu adds to the entry's title when Secure Boot may refuse it."""
+        return {SecureBoot.unsigned: " [not signed]", SecureBoot.enrol: " [needs enrolled CA]"}.get(
+            self.verdict, ""
+        )
+
+
 @dataclass(frozen=True)
 class Detection:
     """What a detector learned about one ISO: enough to plan a menu entry, plus evidence."""
@@ -177,6 +251,7 @@ class ScanResult:
     iso: IsoFile
     outcome: Detection | Unsupported
     warnings: tuple[str, ...] = ()
+    secure_boot: SecureBootFacts = SecureBootFacts()
 
     @property
     def detection(self) -> Detection | None:
@@ -196,6 +271,7 @@ class BootEntry:
     grub_class: str = "linux"
     extra_initrds: tuple[PurePosixPath, ...] = ()  # on the data partition (sik's own)
     medium: Medium = Medium.iso_file
+    secure_boot: SecureBootFacts = SecureBootFacts()
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,13 @@ def run(
     input: bytes | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    interactive: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a program; raise ToolError with its stderr and a pasteable command line on failure.
 
     Output goes to our stderr unless ``capture`` is set, in which case stdout is returned and
-    stderr is kept for the error message.
+    stderr is kept for the error message. ``interactive`` leaves the program our terminal,
+    for one that asks the user something (mokutil's password).
     """
     args = [os.fspath(a) for a in argv]
     command = shlex.join(args)
@@ -52,9 +54,9 @@ def run(
         result = subprocess.run(
             args,
             input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE if capture else 2,
-            stderr=subprocess.PIPE,
+            stdin=None if input is not None or interactive else subprocess.DEVNULL,
+            stdout=subprocess.PIPE if capture else None if interactive else 2,
+            stderr=None if interactive else subprocess.PIPE,
             env=clean_env(env),
             cwd=cwd,
             check=False,
@@ -62,7 +64,7 @@ def run(
     except FileNotFoundError as exc:
         raise ToolError(f"{args[0]} is not installed", hint="run scripts/setup-system.sh") from exc
     if result.returncode != 0:
-        stderr = result.stderr.decode(errors="replace").strip()
+        stderr = (result.stderr or b"").decode(errors="replace").strip()
         last = stderr.splitlines()[-1] if stderr else f"exit status {result.returncode}"
         log.debug("failed (%d): %s\n%s", result.returncode, command, stderr)
         raise ToolError(f"{Path(args[0]).name} failed: {last}", hint=f"command was: {command}")

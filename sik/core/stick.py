@@ -40,6 +40,11 @@ LAYOUT_DIRS = (GRUB_DIR, ISO_DIR, EXTENSION_DIR, CUSTOMIZE_DIR / "overlay", SIK_
 CUSTOM_CFG = SIK_DIR / "custom.cfg"
 SUMS_FILE = SIK_DIR / "SHA256SUMS"
 
+# On the EFI System Partition (sik/drive/secureboot.py), as GRUB names them there: MokManager,
+# and the certificates `sik secureboot enroll` leaves for its "Enroll key from disk".
+ESP_MOKMANAGER = PurePosixPath("/EFI/BOOT/mmx64.efi")
+ESP_KEYS_DIR = PurePosixPath("/EFI/sik/keys")
+
 IDENTITY_FORMAT = 1
 # The first line of every grub.cfg sik writes (grub-templates/grub.cfg.j2): how a stick of the
 # release before the identity file is told from a host's /boot.
@@ -138,6 +143,12 @@ class Stick:
     @property
     def menu_cache_file(self) -> Path:
         return self.sik_dir / "menu-cache.json"
+
+    @property
+    def shim_trust_dir(self) -> Path:
+        """The certificates the stick's shim trusts (DER, *.cer), copied there by `sik install`
+        from the shim it put on the ESP: what a scan checks kernels' signatures against."""
+        return self.sik_dir / "shim-trusts"
 
     def initrd_file(self, flavour: str) -> Path:
         return self.host(initrd_on_stick(flavour))

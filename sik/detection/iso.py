@@ -58,6 +58,17 @@ class IsoView(Protocol):
     def first_existing(self, *paths: str) -> PurePosixPath | None: ...
 
 
+class IsoBytes(IsoView, Protocol):
+    """An IsoView that also reads byte ranges, for what sik itself reads beyond detectors'
+    questions: the signatures of EFI programs (sik/detection/signatures.py)."""
+
+    def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes: ...
+
+    def read_image(self, offset: int, length: int) -> bytes: ...
+
+    def efi_boot_image(self) -> int | None: ...
+
+
 def _absolute(path: str | PurePosixPath) -> str:
     text = "/" + str(path).strip("/")
     return text
@@ -144,6 +155,63 @@ class _LazyView:
             entry = self._lookup(path)
             if entry is not None and not entry.is_dir:
                 return PurePosixPath(_absolute(path))
+        return None
+
+    # --- byte ranges (IsoBytes) --------------------------------------------------------------
+
+    def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of a file from ``offset`` (b"" for a missing file)."""
+        entry = self._lookup(path)
+        if entry is None or entry.is_dir:
+            return b""
+        chunks: list[bytes] = []
+        start = 0  # where the current extent begins in the file
+        for extent, size in entry.extents:
+            if length > 0 and offset < start + size:
+                within = max(0, offset - start)
+                take = min(size - within, length)
+                if extent + within + take > self._size:
+                    break  # a damaged extent ends the file early, never a crash
+                chunks.append(self._pread(take, extent + within))
+                offset, length = offset + take, length - take
+            start += size
+        return b"".join(chunks)
+
+    def read_image(self, offset: int, length: int) -> bytes:
+        """Bytes of the image itself, clipped to its size."""
+        if offset >= self._size or length <= 0:
+            return b""
+        return self._pread(min(length, self._size - offset), offset)
+
+    def efi_boot_image(self) -> int | None:
+        """Byte offset of the El Torito entry for UEFI (platform 0xEF), or None.
+
+        El Torito 1.0: a boot record volume descriptor (type 0, "EL TORITO SPECIFICATION")
+        whose byte 0x47 holds the catalog's block; the catalog is 32-byte entries: validation,
+        default, then section headers (0x90, 0x91 for the last; platform at 1, count at 2)
+        each followed by its entries (load block at 8).
+        """
+        for n in range(_MAX_DESCRIPTORS):
+            vd = self._read(_PVD_OFFSET + n * SECTOR, SECTOR, "volume descriptor")
+            if vd[1:6] != b"CD001" or vd[0] == 255:
+                return None
+            if vd[0] == 0 and vd[7:30] == b"EL TORITO SPECIFICATION":
+                block = int.from_bytes(vd[0x47:0x4B], "little")
+                return self._efi_entry(self.read_image(block * SECTOR, SECTOR))
+        return None
+
+    def _efi_entry(self, catalog: bytes) -> int | None:
+        platform = catalog[1] if catalog else None
+        pos = 32
+        while pos + 32 <= len(catalog):
+            entry = catalog[pos : pos + 32]
+            if entry[0] in (0x90, 0x91):  # a section header: its platform, then its entries
+                platform = entry[1]
+            elif entry[0] == 0x88 and platform == 0xEF:
+                return int.from_bytes(entry[8:12], "little") * SECTOR
+            elif entry[0] not in (0x00, 0x88):
+                break
+            pos += 32
         return None
 
     # --- lookups -----------------------------------------------------------------------------
@@ -385,7 +453,7 @@ class _LazyView:
 
 
 @contextlib.contextmanager
-def open_iso(path: Path) -> Iterator[IsoView]:
+def open_iso(path: Path) -> Iterator[IsoBytes]:
     """Open ``path`` read-only as an ISO 9660 image, or raise IsoReadError saying why not.
 
     The view reads lazily, so a damaged directory met later also raises IsoReadError."""

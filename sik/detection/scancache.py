@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sik import __version__
 from sik.core.codec import decode, encode
-from sik.core.model import Detection, Unsupported
+from sik.core.model import Detection, SecureBootFacts, Unsupported
 from sik.core.staged import write_file
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Cached:
     volume_id: str | None
     outcome: Detection | Unsupported
     warnings: tuple[str, ...] = ()
+    secure_boot: SecureBootFacts = SecureBootFacts()
 
 
 @dataclasses.dataclass(frozen=True)

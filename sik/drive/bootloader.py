@@ -7,8 +7,10 @@ in place itself:
 - BIOS: boot.img in the MBR loads the first sector of core.img from the BIOS boot partition;
   that sector (diskboot) loads the rest through its blocklist; core.img's embedded config finds
   the data partition by filesystem UUID and loads normal.mod and grub.cfg from /boot/grub.
-- UEFI: the same embedded config in EFI/BOOT/BOOTX64.EFI on the ESP, the fallback path every
-  UEFI firmware boots from removable media.
+- UEFI: the same embedded config in sik's own EFI GRUB, which has every module sik's menu uses
+  built in (under Secure Boot GRUB loads none from disk). It sits on the ESP behind a signed
+  shim and GRUB, or is itself EFI/BOOT/BOOTX64.EFI, the path every UEFI firmware boots from
+  removable media, when this computer has no signed boot loaders (sik/drive/secureboot.py).
 
 The byte offsets below are GRUB's, read from its sources: include/grub/i386/pc/boot.h,
 include/grub/offsets.h, grub-core/boot/i386/pc/{boot,diskboot}.S and util/setup.c
@@ -25,12 +27,22 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sik import __version__
 from sik.core.errors import DriveError, ToolError
 from sik.core.model import Firmware, FsType
 from sik.core.run import find_tool, run
 from sik.core.staged import staged
 from sik.core.stick import Stick
 from sik.drive.layout import DriveLayout
+from sik.drive.sbkeys import UserKey
+from sik.drive.secureboot import (
+    UefiSetup,
+    find_signed_chain,
+    install_uefi,
+    record_shim_trust,
+    sik_grub_modules,
+    sik_sbat,
+)
 
 log = logging.getLogger("sik.drive.bootloader")
 
@@ -74,7 +86,7 @@ class GrubImages:
 
     core_img: bytes  # i386-pc core.img, diskboot first
     boot_img: bytes  # i386-pc boot.img, the MBR code
-    efi: bytes  # x86_64-efi BOOTX64.EFI
+    efi: bytes  # x86_64-efi: sik's own GRUB, with an .sbat section, not signed
 
 
 def grub_lib_dir(firmware: Firmware) -> Path:
@@ -98,27 +110,38 @@ def early_config(data_uuid: str) -> str:
     return f"search --no-floppy --fs-uuid --set=root {data_uuid}\nset prefix=($root)/boot/grub\n"
 
 
-def _mkimage(firmware: Firmware, fs: FsType, config: Path, output: Path) -> bytes:
+def _mkimage(
+    firmware: Firmware, fs: FsType, config: Path, output: Path, sbat: Path | None = None
+) -> bytes:
     mkimage = find_tool(
         "grub-mkimage",
         "grub2-mkimage",
         reason="build GRUB's boot images",
         hint="install grub-common (grub2-tools on Fedora)",
     )
-    modules = (*_CORE_MODULES[firmware], fs.grub_module())
-    argv: list[str | os.PathLike[str]] = [mkimage, "--directory", grub_lib_dir(firmware)]
+    lib = grub_lib_dir(firmware)
+    if firmware is Firmware.uefi:
+        modules = tuple(dict.fromkeys((*sik_grub_modules(lib), fs.grub_module())))
+    else:
+        modules = (*_CORE_MODULES[firmware], fs.grub_module())
+    argv: list[str | os.PathLike[str]] = [mkimage, "--directory", lib]
     argv += ["--format", firmware.grub_target(), "--config", config, "--prefix", "/boot/grub"]
+    if sbat is not None:
+        argv += ["--sbat", sbat]
     run([*argv, "--output", output, *modules])
     return output.read_bytes()
 
 
-def build_images(fs: FsType, data_uuid: str) -> GrubImages:
-    """Run grub-mkimage for both firmwares with the early config for ``data_uuid``."""
+def build_images(fs: FsType, data_uuid: str, signed_grub: bytes | None = None) -> GrubImages:
+    """Run grub-mkimage for both firmwares with the early config for ``data_uuid``; the EFI
+    image's SBAT generations come from ``signed_grub`` (sik/drive/secureboot.py: sik_sbat)."""
     with tempfile.TemporaryDirectory(prefix="sik-grub-") as tmp:
         config = Path(tmp, "early.cfg")
         config.write_text(early_config(data_uuid))
+        sbat = Path(tmp, "sbat.csv")
+        sbat.write_text(sik_sbat(signed_grub, __version__))
         core = _mkimage(Firmware.bios, fs, config, Path(tmp, "core.img"))
-        efi = _mkimage(Firmware.uefi, fs, config, Path(tmp, "BOOTX64.EFI"))
+        efi = _mkimage(Firmware.uefi, fs, config, Path(tmp, "grubx64.efi"), sbat)
     boot = (grub_lib_dir(Firmware.bios) / "boot.img").read_bytes()
     if len(boot) != SECTOR:
         raise DriveError(
@@ -195,28 +218,6 @@ def install_bios(layout: DriveLayout, images: GrubImages) -> None:
     _write_at(layout.target, 0, mbr)
 
 
-# --- UEFI: the ESP, through mtools -------------------------------------------------------------
-
-
-def _mtools(tool: str) -> Path:
-    return find_tool(tool, reason="write to the EFI System Partition", hint="install mtools")
-
-
-def install_efi(layout: DriveLayout, images: GrubImages) -> None:
-    """Copy BOOTX64.EFI to the ESP's removable-media path with mtools, which reads FAT itself:
-    no vfat driver and no mount are needed."""
-    image = f"{os.fspath(layout.target)}@@{layout.esp.start}"
-    # mtools checks the boot sector's geometry against a floppy's; a partition has none.
-    env = {"MTOOLS_SKIP_CHECK": "1"}
-    with tempfile.TemporaryDirectory(prefix="sik-efi-") as tmp:
-        tree = Path(tmp, "EFI")
-        (tree / "BOOT").mkdir(parents=True)
-        (tree / "BOOT" / "BOOTX64.EFI").write_bytes(images.efi)
-        # -s copies the tree, creating directories as needed and merging into existing ones (a
-        # re-install); -o overwrites the old image without asking.
-        run([_mtools("mcopy"), "-s", "-o", "-i", image, tree, "::/"], env=env)
-
-
 # --- modules on the data partition -------------------------------------------------------------
 
 
@@ -252,21 +253,25 @@ def copy_modules(firmware: Firmware, stick: Stick) -> Path:
     return destination
 
 
-def install_grub(layout: DriveLayout, stick: Stick) -> None:
+def install_grub(layout: DriveLayout, stick: Stick, key: UserKey | None = None) -> UefiSetup:
     """Install GRUB for BIOS and UEFI on a formatted sik disk whose data partition is mounted
-    as ``stick``.
+    as ``stick``; sik's EFI GRUB is signed with the user's ``key`` when given.
 
     Both images are built first, so a missing tool changes nothing on the disk; then the
-    modules, the EFI image, core.img and finally the MBR are written.
+    modules, the ESP's files, core.img and finally the MBR are written.
     """
     if layout.data_fs is None or layout.data_uuid is None:
         raise DriveError(
             f"the data partition of {layout.target} is not formatted",
             hint="format it before installing GRUB",
         )
-    images = build_images(layout.data_fs, layout.data_uuid)
+    chain = find_signed_chain()
+    signed_grub = chain.grub.read_bytes() if chain else None
+    images = build_images(layout.data_fs, layout.data_uuid, signed_grub)
     for firmware in Firmware:
         copy_modules(firmware, stick)
-    install_efi(layout, images)
+    setup = install_uefi(layout, images.efi, chain, key)
+    record_shim_trust(stick, chain)
     install_bios(layout, images)
     log.debug("GRUB installed on %s for data partition %s", layout.target, layout.data_uuid)
+    return setup

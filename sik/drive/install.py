@@ -9,6 +9,7 @@ from sik.core.errors import StickError
 from sik.core.model import Firmware, FsType, MenuOptions
 from sik.core.run import find_tool, run
 from sik.core.stick import Stick
+from sik.drive import esp
 from sik.drive.bootloader import grub_lib_dir, install_grub
 from sik.drive.devices import UDEV_DATA, Drive, list_drives, lsblk_json
 from sik.drive.guard import SystemView, Target, check_target, whole_disk
@@ -21,13 +22,22 @@ from sik.drive.layout import (
     read_layout,
 )
 from sik.drive.mount import mounted_data_partition
+from sik.drive.sbkeys import load_user_key
+from sik.drive.secureboot import SHIM_PATH, UefiSetup, shim_refresh_note
 from sik.menu.generate import build_menu, write_menu
 from sik.menu.grubenv import update_env
 
 Step = Callable[[str], None]
 
 
-def install(target: Path, *, fs: FsType, size: int | None, step: Step = lambda _: None) -> DriveLayout:
+def install(
+    target: Path,
+    *,
+    fs: FsType,
+    size: int | None,
+    step: Step = lambda _: None,
+    warn: Step = lambda _: None,
+) -> DriveLayout:
     """Partition, format and make bootable ``target``; an image file is created when ``size``
     is given. Everything on the target is lost: callers confirm first."""
     check_host_tools()
@@ -44,7 +54,7 @@ def install(target: Path, *, fs: FsType, size: int | None, step: Step = lambda _
         stick = Stick(root=root, fs=fs, uuid=layout.data_uuid)
         stick.initialise()
         step("installing GRUB for BIOS and UEFI")
-        install_grub(layout, stick)
+        report_uefi(install_grub(layout, stick, load_user_key()), step, warn)
         # save_env rewrites grubenv in place, so the file must exist at its full size.
         update_env(stick.grubenv)
         write_menu(stick, build_menu(stick, MenuOptions()))
@@ -63,9 +73,22 @@ def check_host_tools() -> None:
     for firmware in Firmware:
         grub_lib_dir(firmware)
     find_tool("mcopy", reason="write to the EFI System Partition", hint="install mtools")
+    if load_user_key() is not None:  # sik's GRUB gets signed with it
+        find_tool("sbsign", reason="sign sik's GRUB with your key", hint="install sbsigntool")
 
 
-def update(target: Path, *, step: Step = lambda _: None) -> DriveLayout:
+def report_uefi(setup: UefiSetup, step: Step, warn: Step) -> None:
+    """Say what went on the ESP: the signed chain (or why there is none), sik's GRUB."""
+    if setup.chain is not None:
+        step(
+            f"UEFI with Secure Boot: shim {setup.chain.shim}, GRUB {setup.chain.grub}; "
+            f"sik's own GRUB {setup.sik_grub}"
+        )
+    for note in setup.notes:
+        warn(note)
+
+
+def update(target: Path, *, step: Step = lambda _: None, warn: Step = lambda _: None) -> DriveLayout:
     """Refresh GRUB (both images and the modules) and sik's own files on an existing stick.
 
     Only what sik owns is written: the MBR and core.img, BOOTX64.EFI, /boot/grub/<platform>/,
@@ -83,8 +106,13 @@ def update(target: Path, *, step: Step = lambda _: None) -> DriveLayout:
         stick = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
         stick.claim()
         stick.initialise()
+        old_shim = esp.read_file(layout, SHIM_PATH)
         step("installing GRUB for BIOS and UEFI")
-        install_grub(layout, stick)
+        setup = install_grub(layout, stick, load_user_key())
+        report_uefi(setup, step, warn)
+        refreshed = shim_refresh_note(old_shim, setup.chain)
+        if refreshed:
+            step(refreshed)
         if not stick.grubenv.exists():
             update_env(stick.grubenv)
         step("writing grub.cfg")
@@ -153,7 +181,9 @@ def prepare_device(
     return target
 
 
-def update_stick(device: Path | None, image: Path | None, *, unmount: bool, step: Step) -> Path:
+def update_stick(
+    device: Path | None, image: Path | None, *, unmount: bool, step: Step, warn: Step = lambda _: None
+) -> Path:
     """`sik install --update` on a drive (through the guard rails) or an image file."""
     target = device or image or Path("sik.img")
     if device is not None:
@@ -162,5 +192,5 @@ def update_stick(device: Path | None, image: Path | None, *, unmount: bool, step
             unmount_all(device, checked, force=True, needed=0)
     elif not target.exists():
         raise StickError(f"{target} does not exist", hint="make a stick with `sik install` first")
-    update(target, step=step)
+    update(target, step=step, warn=warn)
     return target

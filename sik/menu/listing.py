@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sik.core.codec import encode
-from sik.core.model import Plan
+from sik.core.model import Plan, SecureBootFacts
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations, applicable
 from sik.customize.initrds import read_customizations
@@ -39,6 +39,8 @@ class ListRow:
     # What the ISO's boot method supports of the stick's customisations; a star marks those
     # the stick holds now.
     customizations: tuple[str, ...]
+    # Whether its entry starts with Secure Boot on, and why (None for an ISO without an entry).
+    secure_boot: SecureBootFacts | None = None
 
     @property
     def shown_title(self) -> str:
@@ -76,4 +78,5 @@ def _row(row: PlannedIso, plan: Plan, found: StickCustomizations) -> ListRow:
         title=row.entry.title if row.entry else None,
         menu=MenuRef(submenu.id, submenu.title) if submenu else None,
         customizations=applicable(d.method, found, name) if d else (),
+        secure_boot=row.scan.secure_boot if row.entry else None,
     )

@@ -126,6 +126,7 @@ def _plan_one(
         initrds=detection.initrds,
         cmdline=_cmdline(detection, iso_path, options, data_uuid or ""),
         grub_class=detection.grub_class,
+        secure_boot=result.secure_boot,
     )
     entry = customize_entry(entry, found)
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,6 +28,14 @@ _OVMF_CANDIDATES = (
     ("/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"),
 )
 _POLL_SECONDS = 0.1
+# Secure Boot firmware as PCs ship it: the SMM build, with Microsoft's keys enrolled in the
+# variable store and Secure Boot on (Debian's ovmf; Fedora's edk2-ovmf names them alike).
+_SECBOOT_CANDIDATES = (
+    ("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"),
+    ("/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd"),
+)
+# The owner GUID shim gives the MOKs it enrols (shim's SHIM_LOCK_GUID).
+SHIM_GUID = "605dab50-e046-4300-abb6-3dd810dd8b23"
 
 
 @dataclass(frozen=True)
@@ -61,10 +70,42 @@ def ovmf() -> tuple[Path, Path]:
     raise ToolError("OVMF (UEFI firmware for QEMU) is not installed", hint="install ovmf (edk2-ovmf)")
 
 
+def ovmf_secboot() -> tuple[Path, Path]:
+    """The Secure Boot OVMF build and its variable store with Microsoft's keys enrolled."""
+    for code, variables in _SECBOOT_CANDIDATES:
+        if Path(code).is_file() and Path(variables).is_file():
+            return Path(code), Path(variables)
+    raise ToolError("OVMF's Secure Boot build is not installed", hint="install ovmf (edk2-ovmf)")
+
+
+def vars_with_moks(dest: Path, certificates: list[Path]) -> Path:
+    """A copy of the Microsoft-keys variable store with ``certificates`` enrolled as MOKs, as
+    MokManager would leave them (virt-fw-vars, PyPI virt-firmware)."""
+    tool = Path(sys.executable).with_name("virt-fw-vars")
+    if not tool.is_file():
+        raise ToolError("virt-fw-vars is missing", hint="pip install virt-firmware (in .venv)")
+    argv: list[str | os.PathLike[str]] = [tool, "-i", ovmf_secboot()[1], "-o", dest]
+    for cert in certificates:
+        argv += ["--add-mok", SHIM_GUID, cert]
+    subprocess.run(argv, check=True, capture_output=True, env=clean_env())
+    return dest
+
+
 def _qemu() -> Path:
     return find_tool(
         "qemu-system-x86_64", reason="boot disk images in tests", hint="install qemu-system-x86"
     )
+
+
+def _secboot_args(workdir: Path, template: Path) -> list[str]:
+    code, _ = ovmf_secboot()
+    variables = workdir / "OVMF_VARS.secboot.fd"
+    shutil.copyfile(template, variables)
+    return [
+        "-global", "driver=cfi.pflash01,property=secure,value=on",
+        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
+        "-drive", f"if=pflash,format=raw,unit=1,file={variables}",
+    ]  # fmt: skip
 
 
 def _firmware_args(firmware: Firmware, workdir: Path, sercon: bool = False) -> list[str]:
@@ -101,16 +142,22 @@ def qemu_argv(
     memory_mb: int,
     snapshot: bool,
     sercon: bool = False,
+    secboot_vars: Path | None = None,
 ) -> list[str]:
     accel = accelerator()
     drive = f"file={image},format=raw,if=virtio" + (",snapshot=on" if snapshot else "")
+    if secboot_vars is not None:
+        # Secure Boot: OVMF keeps its variables safe from the OS only in SMM.
+        machine, firmware_args = "q35,smm=on", _secboot_args(workdir, secboot_vars)
+    else:
+        machine, firmware_args = "q35", _firmware_args(firmware, workdir, sercon)
     return [
         os.fspath(_qemu()),
-        "-machine", "q35",
+        "-machine", machine,
         "-accel", accel,
         "-cpu", "host" if accel == "kvm" else TCG_CPU,
         "-m", str(memory_mb),
-        *_firmware_args(firmware, workdir, sercon),
+        *firmware_args,
         "-drive", drive,
         "-serial", f"file:{log_path}",
         "-display", "none", "-vga", "none", "-nodefaults", "-monitor", "none",
@@ -146,17 +193,21 @@ def boot_until(
     snapshot: bool = True,
     sercon: bool = False,
     poweroff_grace: float = 0,
+    secboot_vars: Path | None = None,
+    then: str | None = None,
 ) -> BootResult:
     """Boot ``image`` under ``firmware`` until ``marker`` shows on the serial console, QEMU
     exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log returned.
     ``sercon`` copies SeaBIOS's screen output to the serial port too (no effect under UEFI,
     whose console already is the serial port when QEMU has no display). ``poweroff_grace``
     seconds after the marker let the system sync and power off by itself (the fixtures do)
-    before QEMU is stopped, for tests that read what it wrote."""
+    before QEMU is stopped, for tests that read what it wrote. ``secboot_vars`` boots the
+    Secure Boot firmware with a copy of that variable store (UEFI only). With ``then``, the
+    marker counts only once ``then`` has shown after it."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_bytes(b"")
     with tempfile.TemporaryDirectory(prefix="sik-qemu-") as tmp:
-        argv = qemu_argv(image, firmware, log_path, Path(tmp), memory_mb, snapshot, sercon)
+        argv = qemu_argv(image, firmware, log_path, Path(tmp), memory_mb, snapshot, sercon, secboot_vars)
         stderr_path = Path(tmp, "stderr")
         start = time.monotonic()
         with stderr_path.open("wb") as stderr:
@@ -164,7 +215,7 @@ def boot_until(
                 argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, env=clean_env()
             )
         try:
-            found = _watch(process, log_path, marker, start + timeout)
+            found = _watch(process, log_path, marker, start + timeout, then)
             if found and poweroff_grace:
                 try:
                     process.wait(timeout=poweroff_grace)
@@ -180,11 +231,18 @@ def boot_until(
     return BootResult(found=found, seconds=seconds, log=log, log_path=log_path)
 
 
-def _watch(process: subprocess.Popen[bytes], log_path: Path, marker: str, deadline: float) -> bool:
+def _seen(text: str, marker: str, then: str | None) -> bool:
+    at = text.find(marker)
+    return at >= 0 and (then is None or then in text[at + len(marker) :])
+
+
+def _watch(
+    process: subprocess.Popen[bytes], log_path: Path, marker: str, deadline: float, then: str | None
+) -> bool:
     while True:
-        if marker in _read(log_path):
+        if _seen(_read(log_path), marker, then):
             return True
         if process.poll() is not None or time.monotonic() > deadline:
             # One last look: QEMU may have written the marker just before exiting.
-            return marker in _read(log_path)
+            return _seen(_read(log_path), marker, then)
         time.sleep(_POLL_SECONDS)

@@ -146,7 +146,7 @@ def test_sik_add_refuses_broken_isos_before_touching_the_stick(stick: Stick, tmp
 
 def test_ten_thousand_isos(stick: Stick, tmp_path: Path) -> None:
     """A stick with MANY_ISOS tiny ISOs (hard links of one: the scan opens each all the same).
-    The time is measured and printed for the README, never asserted."""
+    The time is measured by hand for docs/benchmarks.md, never asserted."""
     tiny = build_iso(tmp_path / "tiny.iso", LOOPBACK)
     for n in range(MANY_ISOS):
         os.link(tiny, stick.iso_dir / f"tiny-{n:05d}.iso")

@@ -62,7 +62,10 @@ def run(
             check=False,
         )
     except FileNotFoundError as exc:
-        raise ToolError(f"{args[0]} is not installed", hint="run scripts/setup-system.sh") from exc
+        raise ToolError(
+            f"{args[0]} is not installed",
+            hint='install the package that provides it (README.md, "Install", lists them)',
+        ) from exc
     if result.returncode != 0:
         stderr = (result.stderr or b"").decode(errors="replace").strip()
         last = stderr.splitlines()[-1] if stderr else f"exit status {result.returncode}"

@@ -94,6 +94,13 @@ def write_error(path: Path, exc: OSError) -> StickError:
         )
     if exc.errno == errno.ENOSPC:
         return StickError(f"cannot write {path.name}: the stick is full", hint="remove an ISO")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        # The usual case: a user's command on an ext4 stick, whose folders `sik install` made as
+        # root.
+        return StickError(
+            f"cannot write {path}: permission denied",
+            hint="its folder belongs to another user (root, on an ext4 stick): run sik with sudo",
+        )
     return StickError(f"cannot write {path}: {exc.strerror}")
 
 

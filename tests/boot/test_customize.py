@@ -26,7 +26,7 @@ pytestmark = pytest.mark.boot
 __all__ = ["custom_stick"]  # the fixture, imported so pytest finds it here
 
 # The machine is shared and QEMU runs under TCG. A live-boot boot with its persistence store took
-# about 380 s at a load of 4-8 (README: where the time goes); the margin is for busier days.
+# about 380 s at a load of 4-8 (docs/testing.md: where the time goes); the margin is for busier days.
 TIMEOUT = 900
 ORDER = {
     "live_boot": (Firmware.bios, Firmware.uefi),

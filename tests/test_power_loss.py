@@ -37,8 +37,8 @@ from sik.core.run import run
 from sik.core.stick import Stick
 from sik.drive.layout import attached, read_layout
 from sik.files.manifest import load_manifest
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import MEMTEST_MARKER, SERIAL_MENU, copy_of
-from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import build_fixture_isos
 from tests.isobuilder import LOOPBACK, build_iso
 

@@ -17,7 +17,7 @@ from sik.cli import app
 from sik.core.model import Firmware
 from sik.drive.secureboot import REFUSED_LINE
 from tests.boot.conftest import SERIAL_MENU, copy_of
-from tests.boot.qemu import BootResult, boot_until, ovmf_secboot, vars_with_moks
+from sik.vm.qemu import BootResult, boot_until, ovmf_secboot, vars_with_moks
 from tests.fixtures import sbisos
 from tests.fixtures.liveisos import FixtureIsos
 

@@ -77,15 +77,13 @@ def remove_iso(stick: Stick, name: str, *, drop_store: Callable[[Path], bool]) -
     finish_interrupted(stick)
     path = on_stick(stick, name)
     store = stick.persist_dir(path.name)
+    drop = store.exists() and drop_store(store)  # asked before anything is deleted
     path.unlink()
     fsync_dir(path.parent)
     forget(stick, [path])
-    if not store.exists():
-        return None
-    if not drop_store(store):
-        return store
-    _delete_store(stick, store)
-    return None
+    if drop:
+        _delete_store(stick, store)
+    return store if store.exists() else None
 
 
 def _delete_store(stick: Stick, store: Path) -> None:

@@ -48,35 +48,26 @@ def _any(*patterns: str) -> re.Pattern[str]:
 
 # Each stage's evidence; a later stage implies the earlier ones.
 _STAGES = (
-    # GRUB's menu header, or the line it prints when an entry starts.
-    (Stage.grub, _any(r"GNU GRUB +version", r"Booting `")),
+    # GRUB's greeting (BIOS), its menu's header, or the line it prints when an entry starts.
+    (Stage.grub, _any(r"Welcome to GRUB!", r"GNU GRUB +version", r"Booting `")),
     (Stage.kernel, _any(r"Linux version \d", r"EFI stub: ")),
     (
         Stage.iso,
         _any(
-            # live-boot (initramfs-tools): the ISO's squashfs found and mounted.
-            r"live-boot: .*(?:found|mounted)",
-            r"Begin: Mounting \"/.*\.iso\"",
-            r"/run/live/(?:findiso|medium)",
-            r"on /run/live/rootfs/",
-            # casper
-            r"casper: .*mount",
-            r"/cdrom type iso9660",
-            # dracut (dmsquash-live, kiwi-live): the live medium mounted, the root device there.
-            r"/run/initramfs/live",
-            r"/run/initramfs/isoscan",
-            r"Reached target .*Initrd Root Device",
-            r"Found device .*(?:LiveOS|live|\.iso)",
+            # The initramfs attached the ISO file as a loop device: the kernel says so for
+            # live-boot's findiso=, casper's iso-scan/filename= and dracut's iso-scan alike
+            # (GRUB's own loopback is no kernel device, so it never says this).
+            r"loop\d+: detected capacity change from 0 to [1-9]",
+            # live-boot and casper, in their own words.
+            r'Begin: Mounting "/run/live/medium', r"/cdrom type iso9660",
         ),
     ),
     (
         Stage.root,
         _any(
-            r"Switching root\.",
-            r"Begin: Running /scripts/init-bottom",
-            r"Run /sbin/init as init",
-            r"run-init",
-            r"Welcome to .* ?Linux.*!",
+            r"Mounted root filesystem",  # dracut
+            r"Switching root",  # dracut, systemd in the initramfs
+            r"Begin: Running /scripts/init-bottom",  # initramfs-tools (live-boot, casper)
         ),
     ),
     (

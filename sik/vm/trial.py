@@ -24,8 +24,10 @@ from sik.vm.overlay import make_overlay, read_from, write_into
 from sik.vm.qemu import Disk, Echo, boot
 
 # For the tried boot only: the kernel's console on the first serial port (last, so it is
-# /dev/console, where init and an emergency shell write), and still on the screen (--gui).
-ONCE_ARGS = ("console=tty0", "console=ttyS0,115200n8")
+# /dev/console, where init and an emergency shell write), and still on the screen (--gui);
+# the kernel's and systemd's progress shown even after a `quiet` (the later loglevel wins),
+# since the stages are read from those lines.
+ONCE_ARGS = ("console=tty0", "console=ttyS0,115200n8", "loglevel=7", "systemd.show_status=1")
 # The variable the generated grub.cfg appends to every kernel line (grub-templates/grub.cfg.j2).
 _ONCE_VARIABLE = "sik_once_args"
 

@@ -1,0 +1,154 @@
+"""`sik try` on one stick made with the CLI, holding fixture ISOs built from Debian's real boot
+code, plus the entries a user meets when something is wrong: an ISO deleted after the menu was
+written, an initramfs told the wrong ISO path, a kernel without its initramfs. Each boot must
+stop at the stage that describes it (not only exit non-zero), and the stick must keep every
+byte: `sik try` boots a copy-on-write overlay.
+
+One more stick: a live-boot ISO with its persistence store, replaced (`sik replace`) by a newer
+release of the same family, still boots with the store it had.
+
+Cost under TCG on the shared 2-core machine: about 60-130 s per full boot, 10-40 s per early
+stop; the module boots nine times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from sik.cli import app
+from sik.drive.open_stick import open_stick
+from tests.fixtures.liveisos import MARKERS, FixtureIsos
+
+pytestmark = pytest.mark.boot
+
+LIVE = "debian-live-12.11.0-amd64-sik.iso"
+NEWER_LIVE = "debian-live-12.12.0-amd64-sik.iso"
+FEDORA = "Fedora-Sik-Live-x86_64-40.iso"
+GONE = "memtest86+x64.iso"  # on the stick when the menu was written, deleted by hand since
+# Every fixture's /sbin/init prints this before powering off: userspace reached.
+EXPECT = ("--expect", "SIK-FIXTURE-BOOTED")
+BOOT = ("--memory", "1024", "--timeout", "400")
+# A user's own entries (custom.cfg): the dracut fixture told to look for its ISO where there is
+# none (rd.retry: dracut's documented wait for devices, shortened from 180 s), and the Debian
+# kernel booted without its initramfs, which cannot mount any root and panics.
+CUSTOM_CFG = """\
+menuentry 'Fedora, wrong ISO path' --id wrong-iso-path {
+  set iso_path=/boot/iso/Fedora-Sik-Live-x86_64-40.iso
+  loopback loop "(${sik_data})${iso_path}"
+  linux (loop)/images/pxeboot/vmlinuz root=live:CDLABEL=Fedora-WS-Live-40-1-14 rd.live.image \
+iso-scan/filename=/boot/iso/moved-away.iso rd.retry=6 $sik_once_args
+  initrd (loop)/images/pxeboot/initrd.img
+}
+menuentry 'Debian kernel without its initramfs' --id no-initramfs {
+  set iso_path=/boot/iso/debian-live-12.11.0-amd64-sik.iso
+  loopback loop "(${sik_data})${iso_path}"
+  linux (loop)/live/vmlinuz-6.1.0-57-amd64 $sik_once_args
+}
+"""
+
+
+@dataclass(frozen=True)
+class TryStick:
+    image: Path
+    sha256: str
+
+
+def sik(*args: str | Path) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def ok(*args: str | Path) -> Result:
+    result = sik(*args)
+    assert result.exit_code in (0, 3), f"sik {args[0]}: {result.output}{result.exception or ''}"
+    return result
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while block := stream.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="module")
+def try_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFactory) -> TryStick:
+    work = tmp_path_factory.mktemp("try")
+    sources = []
+    for name, source in (
+        (LIVE, fixture_isos.live_boot),
+        (FEDORA, fixture_isos.dracut_live),
+        (GONE, fixture_isos.memtest),
+    ):
+        (work / name).symlink_to(source)
+        sources.append(work / name)
+    image = work / "sik.img"
+    ok("install", "--image", image, "--size", "1G")
+    ok("add", "--image", image, *sources)  # no serial options: `sik try` brings its own
+    with open_stick(image, None) as stick:
+        stick.custom_cfg.write_text(CUSTOM_CFG)
+        (stick.iso_dir / GONE).unlink()
+    return TryStick(image, sha256(image))
+
+
+def rows(result: Result) -> dict[str, dict[str, object]]:
+    return {str(row["id"]): row for row in json.loads(result.stdout)}
+
+
+def test_try_all_under_bios_tells_each_entry_how_far_it_got(try_stick: TryStick) -> None:
+    result = sik("try", "--all", "--bios", "--json", "--image", try_stick.image, *EXPECT, *BOOT)
+    assert result.exit_code == 1, result.output  # some entries stop short of userspace
+    found = rows(result)
+    for row in found.values():
+        print(f"{row['id']}: {row['stage']}, {row['reason']}, {row['seconds']} s ({row['accelerator']})")
+    assert {k: (v["stage"], v["stopped"]) for k, v in found.items()} == {
+        "iso-debian-live-12-11-0-amd64-sik": ("userspace", None),
+        "iso-fedora-sik-live-x86-64-40": ("userspace", None),
+        "iso-memtest86-x64": ("GRUB menu", "GRUB error"),
+        "wrong-iso-path": ("kernel started", "initramfs emergency shell"),
+        "no-initramfs": ("kernel started", "kernel panic"),
+    }
+    # The evidence is the console's own lines: GRUB's error, dracut's shell, the panic.
+    evidence = {k: "\n".join(map(str, v["evidence"])) for k, v in found.items()}  # type: ignore[call-overload]
+    assert "error: file `/boot/iso/memtest86+x64.iso' not found" in evidence["iso-memtest86-x64"]
+    assert "dracut" in evidence["wrong-iso-path"] and "shell" in evidence["wrong-iso-path"]
+    assert "Kernel panic - not syncing" in evidence["no-initramfs"]
+    assert MARKERS["live_boot"] in evidence["iso-debian-live-12-11-0-amd64-sik"]
+    assert sha256(try_stick.image) == try_stick.sha256, "sik try wrote to the stick"
+
+
+@pytest.mark.parametrize("entry", ["Debian GNU/Linux", FEDORA])
+def test_try_boots_to_userspace_under_uefi(try_stick: TryStick, entry: str) -> None:
+    result = sik("try", entry, "--image", try_stick.image, *EXPECT, *BOOT)
+    assert result.exit_code == 0, result.output
+    assert "reached userspace" in result.output
+    assert sha256(try_stick.image) == try_stick.sha256, "sik try wrote to the stick"
+
+
+def test_replaced_live_iso_boots_with_the_persistence_it_had(
+    fixture_isos: FixtureIsos, tmp_path: Path
+) -> None:
+    (tmp_path / LIVE).symlink_to(fixture_isos.live_boot)
+    (tmp_path / NEWER_LIVE).symlink_to(fixture_isos.live_boot)  # its next point release
+    image = tmp_path / "sik.img"
+    ok("install", "--image", image, "--size", "600M")
+    ok("add", "--image", image, tmp_path / LIVE)
+    ok("persist", LIVE, "--size", "64M", "--image", image)
+    replaced = ok("replace", LIVE, tmp_path / NEWER_LIVE, "--image", image)
+    assert "moved to the new ISO" in replaced.output
+    ok("verify", "--image", image)
+    logs = tmp_path / "logs"
+    result = sik("try", NEWER_LIVE, "--bios", "--image", image, "--logs", logs, *EXPECT, *BOOT)
+    assert result.exit_code == 0, result.output
+    (log,) = logs.iterdir()
+    mounts = [
+        line for line in log.read_text(errors="replace").splitlines() if "sik-fixture: mount:" in line
+    ]
+    # live-boot put the root's upper layer on the store it found by its label.
+    assert any(" / overlay " in m and "upperdir=/run/live/persistence/" in m for m in mounts), mounts

@@ -187,14 +187,16 @@ def _move(source: Path, dest: Path) -> Path:
 
 def finish_interrupted(stick: Stick) -> Replaced | None:
     """Finish a replacement that was killed after its rename, or undo one killed before it:
-    the manifest then describes the file that is there. None when there was none."""
+    the manifest then describes the file that is there. None when there was none. Copies a
+    killed `sik add` or `sik replace` left under their staged names go too: they hold space
+    that no command will use."""
+    for leftover in stick.iso_dir.glob(f".*.iso.*{PARTIAL_SUFFIX}"):
+        leftover.unlink(missing_ok=True)
     try:
         journal = _load(stick.replace_journal.read_bytes())
     except FileNotFoundError:
         return None
     new = stick.iso_dir / journal.new
-    for leftover in stick.iso_dir.glob(f".{journal.new}.*{PARTIAL_SUFFIX}"):
-        leftover.unlink()
     if _holds(new, journal.new_record, journal.old_record if journal.new == journal.old else None):
         record(stick, {new: journal.new_record})
         return _complete(stick, journal)

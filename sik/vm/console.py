@@ -59,7 +59,8 @@ _STAGES = (
             # (GRUB's own loopback is no kernel device, so it never says this).
             r"loop\d+: detected capacity change from 0 to [1-9]",
             # live-boot and casper, in their own words.
-            r'Begin: Mounting "/run/live/medium', r"/cdrom type iso9660",
+            r'Begin: Mounting "/run/live/medium',
+            r"/cdrom type iso9660",
         ),
     ),
     (

@@ -94,8 +94,8 @@ class Driver(StrEnum):
         tool = find_tool(
             str(self), reason=f"mount a {self.fs()} filesystem", hint=f"install {self.package()}"
         )
-        # fusefat writes only when told rw+; exfat-fuse honours ro.
-        options = f"blkdev,fsname={device}" if self is Driver.fusefat else "ro"
+        # fusefat insists on being told ro (or rw+); exfat-fuse honours ro.
+        options = f"ro,blkdev,fsname={device}" if self is Driver.fusefat else "ro"
         return [tool, "-o", options, device, mountpoint]
 
     def fs(self) -> FsType:

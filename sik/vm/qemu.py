@@ -7,8 +7,10 @@ boot that quietly does not run proves nothing.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +40,7 @@ _SECBOOT_CANDIDATES = (
 # The owner GUID shim gives the MOKs it enrols (shim's SHIM_LOCK_GUID).
 SHIM_GUID = "605dab50-e046-4300-abb6-3dd810dd8b23"
 _POLL_SECONDS = 0.1
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _DISPLAY_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR")
 
 # Debian's kernel zeroes every page it hands out (init_on_alloc) with `rep stosb` when the CPU
@@ -280,7 +283,12 @@ def boot(
         start = time.monotonic()
         with stderr_path.open("wb") as stderr:
             process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, env=_env(gui)
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                env=_env(gui),
+                preexec_fn=_die_with_parent,
             )
         try:
             found = _watch(process, log_path, done, start + timeout, echo)
@@ -297,6 +305,13 @@ def boot(
     if problems and not found:
         log += f"\n--- qemu stderr (exit {process.returncode}) ---\n{problems}\n"
     return BootResult(found=found, seconds=seconds, log=log, log_path=log_path, accel=accel)
+
+
+def _die_with_parent() -> None:
+    """In the child, before QEMU starts: the kernel ends it when sik ends, however sik ends
+    (a killed `sik try` must not leave a VM running)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _env(gui: bool) -> dict[str, str]:

@@ -168,3 +168,27 @@ def test_grubenv_is_found_where_the_filesystem_keeps_it(fs: FsType, tmp_path: Pa
         raw.seek(offset)
         assert raw.read(1024) == env
     assert offset > opened.data_start and decode(env) == {}
+
+
+@pytest.mark.root
+def test_a_mounted_stick_is_booted_from_the_disk_that_holds_it(tmp_path: Path) -> None:
+    """--stick DIR: the disk behind the mount (here an image file behind a loop device, as
+    when a user mounts a stick image by hand) and where its data partition begins."""
+    from sik.core.run import run
+    from sik.drive.layout import attached, read_layout
+
+    image = tmp_path / "sik.img"
+    result = CliRunner().invoke(app, ["install", "--image", str(image), "--size", "200M"])
+    assert result.exit_code == 0, result.output
+    data = read_layout(image).data
+    mountpoint = tmp_path / "mnt"
+    mountpoint.mkdir()
+    with attached(image, data) as device:
+        run(["mount", "-t", "ext4", device, mountpoint])
+        try:
+            with open_stick_disk(None, mountpoint) as opened:
+                assert (opened.disk, opened.data_start) == (image, data.start)
+                found = locate(opened.stick.grubenv, opened.stick.fs, opened.disk, opened.data_start)
+                assert found > data.start
+        finally:
+            run(["umount", mountpoint])

@@ -70,7 +70,9 @@ def open_stick_disk(image: Path | None, stick: Path | None) -> Iterator[StickDis
         disk, start = _disk_of(mount.get("SOURCE", ""), stick)
         os.sync()
         fs = _FINDMNT_TYPES.get(mount.get("FSTYPE", ""))
-        yield StickDisk(Stick(root=stick, fs=fs, uuid=_mounted_uuid(mount)), disk, start)
+        opened = Stick(root=stick, fs=fs, uuid=_mounted_uuid(mount))
+        opened.check()
+        yield StickDisk(opened, disk, start)
         return
     target = image if image is not None else DEFAULT_IMAGE
     if not target.exists():
@@ -80,9 +82,9 @@ def open_stick_disk(image: Path | None, stick: Path | None) -> Iterator[StickDis
 
     layout = read_layout(target)
     with mounted_data_partition(layout, read_only=True) as root:
-        yield StickDisk(
-            Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid), target, layout.data.start
-        )
+        opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened.check()
+        yield StickDisk(opened, target, layout.data.start)
 
 
 def _disk_of(source: str, mountpoint: Path) -> tuple[Path, int]:

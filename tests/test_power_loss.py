@@ -84,13 +84,12 @@ class ForkServer:
 
 
 @dataclass
-class Bench:
+class MountedImage:
+    """A sik image whose data partition stays mounted (ext4, through ``device``) between kills."""
+
     image: Path
     mountpoint: Path
     device: Path
-    extra: Path  # the ISO `sik add` copies
-    versions: dict[tuple[str, bool], bytes]  # (timeout, extra ISO on the stick) -> grub.cfg
-    durations: dict[str, float] = field(default_factory=dict)
 
     @property
     def stick(self) -> Stick:
@@ -100,6 +99,13 @@ class Bench:
         run(["sync"])
         run(["umount", self.mountpoint])
         run(["mount", "-t", "ext4", self.device, self.mountpoint])
+
+
+@dataclass
+class Bench(MountedImage):
+    extra: Path  # the ISO `sik add` copies
+    versions: dict[tuple[str, bool], bytes]  # (timeout, extra ISO on the stick) -> grub.cfg
+    durations: dict[str, float] = field(default_factory=dict)
 
 
 def _sik(*args: str | Path) -> None:

@@ -25,11 +25,10 @@ from pathlib import Path
 import pytest
 
 from sik.core.run import run
-from sik.core.stick import Stick
 from sik.drive.layout import attached, read_layout
 from sik.files.manifest import load_manifest
 from tests.isobuilder import LOOPBACK, build_iso
-from tests.test_power_loss import ForkServer, _sik
+from tests.test_power_loss import ForkServer, MountedImage, _sik
 
 KILLS = int(os.environ.get("SIK_REPLACE_KILLS", "30"))
 NAMES = ("distro-1.0.iso", "distro-1.1.iso")
@@ -40,22 +39,10 @@ Version = tuple[str, int]  # (file name, which bytes)
 
 
 @dataclass
-class Bench:
-    image: Path
-    mountpoint: Path
-    device: Path
+class Bench(MountedImage):
     sources: dict[Version, Path]
     digests: dict[Version, str]
     seconds: float = 0.0  # one whole `sik replace`
-
-    @property
-    def stick(self) -> Stick:
-        return Stick(self.mountpoint)
-
-    def remount(self) -> None:
-        run(["sync"])
-        run(["umount", self.mountpoint])
-        run(["mount", "-t", "ext4", self.device, self.mountpoint])
 
 
 def _sha(path: Path) -> str:

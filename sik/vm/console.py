@@ -156,17 +156,17 @@ def judge(raw: str, *, timed_out: bool, extra: tuple[str, ...] = ()) -> Verdict:
     stop = None if stage is Stage.userspace else stopped(text)
     if stage is not Stage.userspace and stop is None:
         stop = Stop.timeout if timed_out else Stop.exited
-    return Verdict(stage, stop, _evidence(text, stop))
+    return Verdict(stage, stop, _evidence(text, stop, extra))
 
 
-def _evidence(text: str, stop: Stop | None) -> tuple[str, ...]:
-    """The last lines up to (and a little past) the first sign of ``stop``; the last lines
-    of all for a boot that reached userspace or just ended."""
+def _evidence(text: str, stop: Stop | None, extra: tuple[str, ...]) -> tuple[str, ...]:
+    """The lines up to (and a little past) the first that shows the outcome: the sign of
+    ``stop``, or the proof of userspace; the last lines for a boot that timed out or ended."""
     lines = [line.rstrip() for line in text.split("\n") if line.strip()]
-    end = len(lines)
-    patterns = dict(_STOPS)
-    if stop in patterns:
-        first = next((i for i, line in enumerate(lines) if patterns[stop].search(line)), None)
-        if first is not None:
-            end = min(len(lines), first + 4)
+    if stop is None:
+        signs = [dict(_STAGES)[Stage.userspace], *(re.compile(re.escape(m)) for m in extra)]
+    else:
+        signs = [pattern for kind, pattern in _STOPS if kind is stop]
+    first = next((i for i, line in enumerate(lines) if any(p.search(line) for p in signs)), None)
+    end = len(lines) if first is None else min(len(lines), first + 4)
     return tuple(lines[max(0, end - EVIDENCE_LINES) : end])

@@ -28,7 +28,9 @@ def try_(
     every: Annotated[bool, typer.Option("--all", help="Boot every entry that opens an ISO.")] = False,
     image: ImageOpt = None,
     stick: StickOpt = None,
-    timeout: Annotated[int, typer.Option(help="Seconds to wait for each boot.")] = 300,
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="Seconds to wait for each boot.", metavar="SECONDS")
+    ] = 300,
     bios: Annotated[
         bool, typer.Option("--bios", help="Boot with legacy BIOS (SeaBIOS), not UEFI.")
     ] = False,

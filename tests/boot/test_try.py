@@ -144,7 +144,9 @@ def test_replaced_live_iso_boots_with_the_persistence_it_had(
     assert "moved to the new ISO" in replaced.output
     ok("verify", "--image", image)
     logs = tmp_path / "logs"
-    result = sik("try", NEWER_LIVE, "--bios", "--image", image, "--logs", logs, *EXPECT, *BOOT)
+    # live-boot with a persistence store took about 380 s at a load of 4-8 (test_customize.py).
+    slow = ("--memory", "1024", "--timeout", "900")
+    result = sik("try", NEWER_LIVE, "--bios", "--image", image, "--logs", logs, *EXPECT, *slow)
     assert result.exit_code == 0, result.output
     (log,) = logs.iterdir()
     mounts = [

@@ -154,7 +154,7 @@ def test_overlay_takes_writes_and_leaves_its_backing_unchanged(tmp_path: Path) -
 
 
 @pytest.mark.root
-@pytest.mark.parametrize("fs", [FsType.ext4, FsType.fat32])
+@pytest.mark.parametrize("fs", [FsType.ext4, FsType.fat32, FsType.exfat])
 def test_grubenv_is_found_where_the_filesystem_keeps_it(fs: FsType, tmp_path: Path) -> None:
     image = tmp_path / "sik.img"
     result = CliRunner().invoke(

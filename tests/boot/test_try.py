@@ -123,7 +123,7 @@ def test_try_all_under_bios_tells_each_entry_how_far_it_got(try_stick: TryStick)
     assert sha256(try_stick.image) == try_stick.sha256, "sik try wrote to the stick"
 
 
-@pytest.mark.parametrize("entry", ["Debian GNU/Linux", FEDORA])
+@pytest.mark.parametrize("entry", ["Debian GNU/Linux", "Fedora 40 Workstation Live"])
 def test_try_boots_to_userspace_under_uefi(try_stick: TryStick, entry: str) -> None:
     result = sik("try", entry, "--image", try_stick.image, *EXPECT, *BOOT)
     assert result.exit_code == 0, result.output

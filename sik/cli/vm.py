@@ -35,6 +35,9 @@ def try_(
         bool, typer.Option("--bios", help="Boot with legacy BIOS (SeaBIOS), not UEFI.")
     ] = False,
     gui: Annotated[bool, typer.Option("--gui", help="Show the VM's screen in a window.")] = False,
+    secure_boot: Annotated[
+        bool, typer.Option("--secure-boot", help="UEFI with Secure Boot on, as PCs ship it.")
+    ] = False,
     memory: Annotated[
         int, typer.Option("--memory", help="The VM's memory in MiB.", metavar="MIB")
     ] = 2048,
@@ -58,7 +61,10 @@ def try_(
 
     if (entry is None) == (not every):
         raise SikError("name one ENTRY, or give --all")
-    trial = Trial(Firmware.bios if bios else Firmware.uefi, timeout, memory, tuple(expect or ()), gui)
+    if bios and secure_boot:
+        raise SikError("Secure Boot is UEFI's: give --bios or --secure-boot, not both")
+    firmware = Firmware.bios if bios else Firmware.uefi
+    trial = Trial(firmware, timeout, memory, tuple(expect or ()), gui, secure_boot)
     live = not every and not as_json
     if logs is not None:
         logs.mkdir(parents=True, exist_ok=True)

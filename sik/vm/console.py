@@ -82,7 +82,16 @@ _STAGES = (
 )
 
 _STOPS = (
-    (Stop.shim, _any(r"bad shim signature", r"Verification failed: \(0x1A\) Security Violation")),
+    # GRUB refusing an unsigned kernel, shim refusing GRUB or a kernel, sik's stub on an exFAT
+    # stick whose GRUB Secure Boot refused (sik/drive/secureboot.py).
+    (
+        Stop.shim,
+        _any(
+            r"bad shim signature",
+            r"Verification failed: \(0x1A\) Security Violation",
+            r"Secure Boot refused sik's GRUB",
+        ),
+    ),
     (Stop.panic, _any(r"Kernel panic - not syncing")),
     (
         Stop.emergency,

@@ -21,7 +21,7 @@ from sik.menu.grubenv import decode, encode
 from sik.vm.console import Verdict, finished, judge
 from sik.vm.locate import locate
 from sik.vm.overlay import make_overlay, read_from, write_into
-from sik.vm.qemu import Disk, Echo, boot
+from sik.vm.qemu import Disk, Echo, boot, ovmf_secboot
 
 # For the tried boot only: the kernel's console on the first serial port (last, so it is
 # /dev/console, where init and an emergency shell write), and still on the screen (--gui);
@@ -41,6 +41,7 @@ class Trial:
     memory_mb: int = 2048
     expect: tuple[str, ...] = ()  # a system's own line that proves userspace
     gui: bool = False
+    secure_boot: bool = False  # UEFI with Secure Boot on and Microsoft's keys, as PCs ship
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def _try_one(
             sercon=True,
             echo=echo,
             gui=trial.gui,
+            secboot_vars=ovmf_secboot()[1] if trial.secure_boot else None,
         )
     verdict = judge(result.log, timed_out=result.seconds >= trial.timeout, extra=trial.expect)
     kept = log_path if keep_logs is not None else None

@@ -7,9 +7,10 @@ byte: `sik try` boots a copy-on-write overlay.
 One more stick: a live-boot ISO with its persistence store, replaced (`sik replace`) by a newer
 release of the same family, still boots with the store it had.
 
-Cost under TCG on the shared 2-core machine: the module boots nine times, 464 s for eight on a
-quiet machine (BIOS: live-boot 62 s, dracut 46 s, GRUB error 4 s, emergency shell 60 s, panic
-15 s), up to 20 minutes when other boots share the two cores.
+Cost under TCG on the shared 2-core machine: the module boots nine times, 659 s in all (BIOS:
+live-boot 85 s, dracut 54 s, GRUB error 3 s, emergency shell 63 s, panic 26 s; UEFI: live-boot
+96 s, dracut 44 s; the replaced ISO with persistence and Secure Boot the rest), up to 20 minutes
+when other boots share the two cores.
 """
 
 from __future__ import annotations

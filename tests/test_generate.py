@@ -98,7 +98,7 @@ def test_kernel_args_are_appended_and_saved(stick: Stick, detectors: tuple[Loade
     _fill(stick)
     write_menu(stick, build_menu(stick, MenuOptions(kernel_args=("console=ttyS0,115200",)), detectors))
     text = stick.grub_cfg.read_text(encoding="utf-8")
-    assert "findiso=/boot/iso/debian-live.iso console=ttyS0,115200\n" in text
+    assert "findiso=/boot/iso/debian-live.iso console=ttyS0,115200 $sik_once_args\n" in text
     # A later generate without options (what `sik add` does) keeps them.
     write_menu(stick, build_menu(stick, None, detectors))
     assert stick.grub_cfg.read_text(encoding="utf-8") == text

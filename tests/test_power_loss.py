@@ -37,8 +37,8 @@ from sik.core.run import run
 from sik.core.stick import Stick
 from sik.drive.layout import attached, read_layout
 from sik.files.manifest import load_manifest
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import MEMTEST_MARKER, SERIAL_MENU, copy_of
-from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import build_fixture_isos
 from tests.isobuilder import LOOPBACK, build_iso
 
@@ -84,13 +84,12 @@ class ForkServer:
 
 
 @dataclass
-class Bench:
+class MountedImage:
+    """A sik image whose data partition stays mounted (ext4, through ``device``) between kills."""
+
     image: Path
     mountpoint: Path
     device: Path
-    extra: Path  # the ISO `sik add` copies
-    versions: dict[tuple[str, bool], bytes]  # (timeout, extra ISO on the stick) -> grub.cfg
-    durations: dict[str, float] = field(default_factory=dict)
 
     @property
     def stick(self) -> Stick:
@@ -100,6 +99,13 @@ class Bench:
         run(["sync"])
         run(["umount", self.mountpoint])
         run(["mount", "-t", "ext4", self.device, self.mountpoint])
+
+
+@dataclass
+class Bench(MountedImage):
+    extra: Path  # the ISO `sik add` copies
+    versions: dict[tuple[str, bool], bytes]  # (timeout, extra ISO on the stick) -> grub.cfg
+    durations: dict[str, float] = field(default_factory=dict)
 
 
 def _sik(*args: str | Path) -> None:

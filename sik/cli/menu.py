@@ -48,10 +48,16 @@ def generate(
 ) -> None:
     """Scan /boot/iso, recognise each ISO and write the GRUB menu."""
     from sik.drive.open_stick import open_stick
+    from sik.files.replace import finish_interrupted
     from sik.menu.generate import regenerate
 
     args = tuple(kernel_args.split()) if kernel_args is not None else None
     with open_stick(image, stick) as opened:
+        opened.claim()
+        finished = finish_interrupted(opened)
+        if finished is not None:
+            names = f"{printable(finished.old.name)} with {printable(finished.new.name)}"
+            console.print(f"✓ finished replacing {names}")
         result = regenerate(opened, timeout=timeout, kernel_args=args, serial=serial)
     raise typer.Exit(report_generated(result))
 

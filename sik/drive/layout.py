@@ -288,10 +288,13 @@ def _drop_stale_partitions(device: Path) -> None:
 
 
 @contextmanager
-def attached(target: Path, span: PartitionSpan) -> Iterator[Path]:
-    """Attach one partition of ``target`` as a loop device; detach it on the way out."""
+def attached(target: Path, span: PartitionSpan, *, read_only: bool = False) -> Iterator[Path]:
+    """Attach one partition of ``target`` as a loop device; detach it on the way out.
+    ``read_only``: the kernel refuses every write to the device, a mount's included."""
     _require_root(f"reaching partition {span.number} of {target}")
     argv = ["losetup", "--find", "--show", "--offset", str(span.start), "--sizelimit", str(span.size)]
+    if read_only:
+        argv.append("--read-only")
     device = Path(run([*argv, target], capture=True).stdout.decode().strip())
     try:
         _drop_stale_partitions(device)

@@ -65,7 +65,11 @@ class Driver(StrEnum):
         """The Debian package that provides a FUSE driver."""
         return {Driver.exfat_fuse: "exfat-fuse", Driver.fusefat: "fusefat"}.get(self, "mount")
 
-    def argv(self, device: Path, mountpoint: Path) -> list[str | os.PathLike[str]]:
+    def argv(
+        self, device: Path, mountpoint: Path, read_only: bool = False
+    ) -> list[str | os.PathLike[str]]:
+        if read_only:
+            return self._read_only_argv(device, mountpoint)
         if not self.is_fuse():
             # utf8: vfat otherwise turns file names into iso8859-1, mangling non-ASCII ISO names.
             options = ["-o", "utf8"] if self is Driver.vfat else []
@@ -81,6 +85,18 @@ class Driver(StrEnum):
             return [tool, "-o", f"rw+,blkdev,fsname={device}", device, mountpoint]
         # exfat-fuse already mounts as fuseblk.
         return [tool, device, mountpoint]
+
+    def _read_only_argv(self, device: Path, mountpoint: Path) -> list[str | os.PathLike[str]]:
+        """A mount that writes nothing: ext4's noload skips replaying a journal (a write)."""
+        if not self.is_fuse():
+            options = {Driver.ext4: "ro,noload", Driver.vfat: "ro,utf8"}.get(self, "ro")
+            return ["mount", "-t", str(self), "-o", options, device, mountpoint]
+        tool = find_tool(
+            str(self), reason=f"mount a {self.fs()} filesystem", hint=f"install {self.package()}"
+        )
+        # fusefat insists on being told ro (or rw+); exfat-fuse honours ro.
+        options = f"ro,blkdev,fsname={device}" if self is Driver.fusefat else "ro"
+        return [tool, "-o", options, device, mountpoint]
 
     def fs(self) -> FsType:
         return {
@@ -129,9 +145,9 @@ def _mountpoint() -> Iterator[Path]:
 
 
 @contextmanager
-def _mounted(device: Path, mountpoint: Path, driver: Driver) -> Iterator[None]:
+def _mounted(device: Path, mountpoint: Path, driver: Driver, read_only: bool = False) -> Iterator[None]:
     log.debug("mounting %s on %s with %s", device, mountpoint, driver)
-    run(driver.argv(device, mountpoint))
+    run(driver.argv(device, mountpoint, read_only))
     try:
         yield
     finally:
@@ -145,17 +161,20 @@ def _mounted(device: Path, mountpoint: Path, driver: Driver) -> Iterator[None]:
 
 
 @contextmanager
-def mounted_partition(target: Path, span: PartitionSpan, fs: FsType) -> Iterator[Path]:
-    """Mount one partition of ``target`` read-write on a temporary directory.
+def mounted_partition(
+    target: Path, span: PartitionSpan, fs: FsType, *, read_only: bool = False
+) -> Iterator[Path]:
+    """Mount one partition of ``target`` read-write (or, ``read_only``, through a read-only
+    loop device, so not one byte of ``target`` changes) on a temporary directory.
 
     On the way out, even after an error: sync, unmount, detach the loop device, remove the
     directory.
     """
     driver = Driver.for_fs(fs)
     with (
-        attached(target, span) as device,
+        attached(target, span, read_only=read_only) as device,
         _mountpoint() as mountpoint,
-        _mounted(device, mountpoint, driver),
+        _mounted(device, mountpoint, driver, read_only),
     ):
         yield mountpoint
     # Writes through the loop device end up in the target's page cache; push them to the
@@ -164,12 +183,13 @@ def mounted_partition(target: Path, span: PartitionSpan, fs: FsType) -> Iterator
 
 
 @contextmanager
-def mounted_data_partition(layout: DriveLayout) -> Iterator[Path]:
-    """Mount the data partition of a sik disk read-write; yield the mount point."""
+def mounted_data_partition(layout: DriveLayout, *, read_only: bool = False) -> Iterator[Path]:
+    """Mount the data partition of a sik disk (read-write unless ``read_only``); yield the
+    mount point."""
     if layout.data_fs is None:
         raise StickError(
             f"the data partition of {layout.target} has no filesystem sik knows",
             hint="format it with `sik install`",
         )
-    with mounted_partition(layout.target, layout.data, layout.data_fs) as root:
+    with mounted_partition(layout.target, layout.data, layout.data_fs, read_only=read_only) as root:
         yield root

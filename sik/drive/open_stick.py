@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.errors import StickError, ToolError
@@ -44,6 +46,61 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
         opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
         opened.check()
         yield opened
+
+
+@dataclass(frozen=True)
+class StickDisk:
+    """A stick opened to be booted as a whole disk: its mounted data partition, and the disk
+    (image file or device) with the byte where that partition begins."""
+
+    stick: Stick
+    disk: Path
+    data_start: int
+
+
+@contextlib.contextmanager
+def open_stick_disk(image: Path | None, stick: Path | None) -> Iterator[StickDisk]:
+    """Like ``open_stick``, for reading only: an image's data partition is mounted through a
+    read-only loop device, so the image keeps every byte; a mounted drive is synced so its
+    device holds what its files say."""
+    if image is not None and stick is not None:
+        raise StickError("give either --image or --stick, not both")
+    if stick is not None:
+        mount = _findmnt(stick)
+        disk, start = _disk_of(mount.get("SOURCE", ""), stick)
+        os.sync()
+        fs = _FINDMNT_TYPES.get(mount.get("FSTYPE", ""))
+        opened = Stick(root=stick, fs=fs, uuid=_mounted_uuid(mount))
+        opened.check()
+        yield StickDisk(opened, disk, start)
+        return
+    target = image if image is not None else DEFAULT_IMAGE
+    if not target.exists():
+        raise StickError(f"{target} does not exist", hint="pass --image FILE or --stick DIR")
+    from sik.drive.layout import read_layout
+    from sik.drive.mount import mounted_data_partition
+
+    layout = read_layout(target)
+    with mounted_data_partition(layout, read_only=True) as root:
+        opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened.check()
+        yield StickDisk(opened, target, layout.data.start)
+
+
+def _disk_of(source: str, mountpoint: Path) -> tuple[Path, int]:
+    """The whole disk behind a mounted partition and the partition's first byte: a partition
+    of a drive (sysfs names its disk), or a loop device over part of an image file."""
+    block = Path("/sys/class/block") / Path(source).name
+    if source.startswith("/dev/") and (block / "partition").is_file():
+        start = int((block / "start").read_text()) * 512
+        return Path("/dev") / block.resolve().parent.name, start
+    if source.startswith("/dev/loop") and (block / "loop" / "backing_file").is_file():
+        backing = Path((block / "loop" / "backing_file").read_text().strip())
+        return backing, int((block / "loop" / "offset").read_text())
+    raise StickError(
+        f"cannot tell which disk holds {mountpoint} (mounted from {source or 'nothing'})",
+        hint="pass the stick's mount point, e.g. /media/usb, or --image FILE",
+    )
 
 
 def _mounted_uuid(mount: dict[str, str]) -> str | None:

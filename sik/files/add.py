@@ -73,11 +73,11 @@ def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
         jobs.append(CopyJob(source, stick.iso_dir / source.name, size))
     _check_space(stick, jobs)
     for job in jobs:  # last: the cheap checks above need no read of the files
-        _check_is_iso(job.source)
+        check_is_iso(job.source)
     return tuple(jobs)
 
 
-def _check_is_iso(source: Path) -> None:
+def check_is_iso(source: Path) -> None:
     """Open the file as the scan will: junk named .iso, a truncated download or a damaged
     image is refused here, before the stick is touched, with the scan's own reason."""
     try:
@@ -121,14 +121,21 @@ def copy_iso(
     place); return the SHA-256 (hex) of what was copied, computed in the same pass.
     ``on_block`` sees every block copied, in order (the manifest's per-chunk digests), without
     a second read."""
+    with staged(job.target) as partial:
+        return copy_into(job, partial, progress, on_block)
+
+
+def copy_into(
+    job: CopyJob, dest: Path, progress: Progress | None = None, on_block: BlockObserver | None = None
+) -> str:
+    """Copy ``job.source`` to ``dest`` (a staged name) and sync it; its SHA-256 (hex)."""
     from sik.files.fastcopy import copy_hash_sync
 
-    with staged(job.target) as partial:
-        try:
-            with open(job.source, "rb", buffering=0) as src, open(partial, "wb", buffering=0) as dst:
-                return copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
-        except OSError as exc:
-            raise _copy_error(job, exc) from exc
+    try:
+        with open(job.source, "rb", buffering=0) as src, open(dest, "wb", buffering=0) as dst:
+            return copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
+    except OSError as exc:
+        raise _copy_error(job, exc) from exc
 
 
 def _copy_error(job: CopyJob, exc: OSError) -> StickError:

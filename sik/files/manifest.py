@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,5 +168,14 @@ def record(stick: Stick, records: Mapping[Path, FileRecord]) -> Manifest:
         old = Manifest()  # chunk digests of another size cannot be compared: start afresh
     files = dict(old.files) | {key_of(stick, path): rec for path, rec in records.items()}
     manifest = Manifest(files)
+    save_manifest(stick, manifest)
+    return manifest
+
+
+def forget(stick: Stick, paths: Iterable[Path]) -> Manifest:
+    """Drop the entries for ``paths`` (files gone from the stick) and save the manifest."""
+    old = load_manifest(stick)
+    gone = {key_of(stick, path) for path in paths}
+    manifest = Manifest({k: r for k, r in old.files.items() if k not in gone}, old.chunk_size)
     save_manifest(stick, manifest)
     return manifest

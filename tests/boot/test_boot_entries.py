@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.model import Firmware
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import (
     IPXE_NO_UEFI_MESSAGE,
     STICK_NAMES,
@@ -19,7 +20,6 @@ from tests.boot.conftest import (
     BootStick,
     copy_of,
 )
-from tests.boot.qemu import boot_until
 
 pytestmark = pytest.mark.boot
 

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.model import Firmware
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import SERIAL_MENU
-from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos
 
 pytestmark = pytest.mark.boot

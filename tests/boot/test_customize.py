@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.model import Firmware
+from sik.vm.qemu import BootResult, boot_until
 from tests.boot.conftest import copy_of
 from tests.boot.customize_stick import NAMES, OVERLAY_TEXT, CustomStick, custom_stick
-from tests.boot.qemu import BootResult, boot_until
 
 pytestmark = pytest.mark.boot
 __all__ = ["custom_stick"]  # the fixture, imported so pytest finds it here

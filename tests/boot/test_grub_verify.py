@@ -13,8 +13,8 @@ from sik.cli import app
 from sik.core.model import Firmware
 from sik.drive.open_stick import open_stick
 from sik.menu.grubenv import update_env
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import SERIAL_MENU, STICK_NAMES
-from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos
 from tests.isobuilder import LOOPBACK, build_iso
 

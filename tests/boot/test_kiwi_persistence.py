@@ -27,9 +27,9 @@ from sik.cli import app
 from sik.core.model import Firmware
 from sik.core.run import run
 from sik.drive.open_stick import open_stick
+from sik.vm.qemu import BootResult, boot_until
 from tests.boot.conftest import SERIAL_MENU, STICK_NAMES
 from tests.boot.conftest import _sik as sik
-from tests.boot.qemu import BootResult, boot_until
 from tests.fixtures.liveisos import build_fixture_isos
 
 pytestmark = pytest.mark.boot

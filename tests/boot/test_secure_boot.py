@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.core.model import Firmware
 from sik.drive.secureboot import REFUSED_LINE
+from sik.vm.qemu import BootResult, boot_until, ovmf_secboot, vars_with_moks
 from tests.boot.conftest import SERIAL_MENU, copy_of
-from tests.boot.qemu import BootResult, boot_until, ovmf_secboot, vars_with_moks
 from tests.fixtures import sbisos
 from tests.fixtures.liveisos import FixtureIsos
 

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.core.model import Firmware
 from sik.drive.open_stick import open_stick
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import MEMTEST_MARKER, SERIAL_MENU, STICK_NAMES, copy_of
-from tests.boot.qemu import boot_until
 from tests.fixtures.liveisos import FixtureIsos
 
 # What --update must not touch, relative to the data partition's root.

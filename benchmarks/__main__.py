@@ -1,4 +1,5 @@
-"""Run the benchmark: `python -m benchmarks [--quick] [--cache DIR] [--results FILE]`."""
+"""Run the benchmark: `python -m benchmarks [--quick] [--cache DIR] [--results FILE]`; the boot-time
+benchmark is `python -m benchmarks boot [--quick]` (benchmarks/boot.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["boot"]:
+        from benchmarks.boot import main as boot_main
+
+        return boot_main(args[1:])
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--quick", action="store_true", help="tiny inputs, one repeat: a smoke run of a few seconds"
@@ -36,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--note", default="", help="a line for RESULTS.md, e.g. what else ran on the machine"
     )
-    options = parser.parse_args(argv)
+    options = parser.parse_args(args)
     started = time.perf_counter()
     _compile_sik()
     sizes, plan = (

@@ -154,10 +154,8 @@ def _firmware_args(firmware: Firmware, workdir: Path, sercon: bool = False) -> l
     ]  # fmt: skip
 
 
-def qemu_argv(
-    disk: Disk,
+def machine_argv(
     firmware: Firmware,
-    log_path: Path,
     workdir: Path,
     memory_mb: int,
     *,
@@ -166,10 +164,9 @@ def qemu_argv(
     accel: str | None = None,
     secboot_vars: Path | None = None,
 ) -> list[str]:
+    """QEMU and the machine every boot uses (q35, the accelerator, CPU, memory, firmware, the
+    screen), without default devices: the caller adds the disks and the serial port."""
     accel = accel or accelerator()
-    drive = f"file={disk.path},format={disk.format},if=virtio" + (
-        ",snapshot=on" if disk.snapshot else ""
-    )
     screen = ["-display", "gtk", "-vga", "std"] if gui else ["-display", "none", "-vga", "none"]
     if secboot_vars is not None:
         # Secure Boot: OVMF keeps its variables safe from the OS only in SMM.
@@ -183,11 +180,30 @@ def qemu_argv(
         "-cpu", "host" if accel == "kvm" else TCG_CPU,
         "-m", str(memory_mb),
         *firmware_args,
-        "-drive", drive,
-        "-serial", f"file:{log_path}",
         *screen, "-nodefaults", "-monitor", "none",
         "-no-reboot",
     ]  # fmt: skip
+
+
+def qemu_argv(
+    disk: Disk,
+    firmware: Firmware,
+    log_path: Path,
+    workdir: Path,
+    memory_mb: int,
+    *,
+    sercon: bool = False,
+    gui: bool = False,
+    accel: str | None = None,
+    secboot_vars: Path | None = None,
+) -> list[str]:
+    drive = f"file={disk.path},format={disk.format},if=virtio" + (
+        ",snapshot=on" if disk.snapshot else ""
+    )
+    machine = machine_argv(
+        firmware, workdir, memory_mb, sercon=sercon, gui=gui, accel=accel, secboot_vars=secboot_vars
+    )
+    return [*machine, "-drive", drive, "-serial", f"file:{log_path}"]
 
 
 def _read(path: Path) -> str:

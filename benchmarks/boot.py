@@ -31,7 +31,7 @@ from tests.fixtures.liveisos import build_fixture_isos
 RESULTS = Path(__file__).with_name("BOOT-RESULTS.md")
 SAMPLES = "samples.jsonl"  # in the logs folder: one line per boot, for --from-logs
 # The smoke run: the fixture and firmware that boot fastest here, once on each medium.
-QUICK_ISO, QUICK_FIRMWARE = "live_boot", Firmware.uefi
+QUICK_ISO, QUICK_FIRMWARE = "dracut_live", Firmware.bios
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,19 @@ def _boot_once(
     log = logs / f"{subject.key}-{firmware}-{medium}-{run}.log"
     trace = boot(image, medium, firmware, subject.marker, timeout, log)
     milestones = read_milestones(trace.lines, subject.mechanism, subject.marker)
-    found, seconds = trace.found, trace.seconds
-    sample = Sample(subject.key, firmware, medium, run, found, seconds, milestones, load, log, started)
+    sample = Sample(
+        subject.key,
+        firmware,
+        medium,
+        run,
+        trace.found,
+        trace.seconds,
+        trace.cpu,
+        load,
+        started,
+        log,
+        milestones,
+    )
     with (logs / SAMPLES).open("a") as index:
         index.write(json.dumps(sample.record()) + "\n")
     return sample

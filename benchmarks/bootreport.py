@@ -7,7 +7,7 @@ import statistics
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,38 +27,28 @@ class Sample:
     run: int
     found: bool
     seconds: float  # power-on to the marker (or to giving up)
-    milestones: Milestones
+    cpu: float | None  # CPU seconds QEMU used by then
     load: float  # the machine's 1-minute load average when the boot started
-    log: Path
     started: float  # time.time() at QEMU's start
+    log: Path
+    milestones: Milestones
 
     def record(self) -> dict[str, object]:
         """What --from-logs needs besides the console (whose milestones it reads again)."""
-        return {
-            "key": self.key,
+        record = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "milestones"}
+        return record | {
             "firmware": self.firmware.value,
             "medium": self.medium.value,
-            "run": self.run,
-            "found": self.found,
-            "seconds": self.seconds,
-            "load": self.load,
             "log": self.log.name,
-            "started": self.started,
         }
 
     @classmethod
     def from_record(cls, record: dict[str, Any], milestones: Milestones, log: Path) -> Sample:
+        firmware, medium = Firmware(record["firmware"]), Medium(record["medium"])
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in record.items() if k in known} | {"cpu": record.get("cpu")}
         return cls(
-            record["key"],
-            Firmware(record["firmware"]),
-            Medium(record["medium"]),
-            record["run"],
-            record["found"],
-            record["seconds"],
-            milestones,
-            record["load"],
-            log,
-            record["started"],
+            **values | {"firmware": firmware, "medium": medium, "log": log, "milestones": milestones}
         )
 
     def describe(self) -> str:
@@ -66,7 +56,8 @@ class Sample:
         if not self.found:
             return f"{what}: NO MARKER after {self.seconds:.0f} s, see {self.log}"
         at = ", ".join(f"{name} {_num(t)}" for name, t in self.milestones.at.items())
-        return f"{what}: {self.seconds:.1f} s ({at}; load {self.load:.1f})"
+        cpu = "" if self.cpu is None else f", QEMU's CPU {self.cpu:.1f} s"
+        return f"{what}: {self.seconds:.1f} s ({at}{cpu}; load {self.load:.1f})"
 
 
 def _num(value: float | None) -> str:
@@ -78,63 +69,54 @@ def _median(values: Sequence[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+Cell = tuple[str, Firmware, Medium]  # an ISO (its fixture key), a firmware, a medium
+
+
 class _Figures:
-    """Medians per (ISO, firmware, medium) over the boots that reached their marker."""
+    """Medians per cell over the boots that reached their marker."""
 
     def __init__(self, samples: Sequence[Sample]) -> None:
         self.samples = samples
 
-    def booted(self, key: str, firmware: Firmware, medium: Medium) -> list[Sample]:
-        return [
-            s
-            for s in self.samples
-            if (s.key, s.firmware, s.medium) == (key, firmware, medium) and s.found
-        ]
+    def booted(self, cell: Cell) -> list[Sample]:
+        return [s for s in self.samples if (s.key, s.firmware, s.medium) == cell and s.found]
 
-    def tried(self, key: str, firmware: Firmware, medium: Medium) -> int:
-        return sum((s.key, s.firmware, s.medium) == (key, firmware, medium) for s in self.samples)
+    def tried(self, cell: Cell) -> int:
+        return sum((s.key, s.firmware, s.medium) == cell for s in self.samples)
 
-    def total(self, key: str, firmware: Firmware, medium: Medium) -> float | None:
-        return _median([s.seconds for s in self.booted(key, firmware, medium)])
+    def total(self, cell: Cell) -> float | None:
+        return _median([s.seconds for s in self.booted(cell)])
 
-    def phase(self, key: str, firmware: Firmware, medium: Medium, name: str) -> float | None:
-        return _median([s.milestones.phases()[name] for s in self.booted(key, firmware, medium)])
+    def cpu(self, cell: Cell) -> float | None:
+        return _median([s.cpu for s in self.booted(cell)])
+
+    def phase(self, cell: Cell, name: str) -> float | None:
+        return _median([s.milestones.phases()[name] for s in self.booted(cell)])
+
+    def ratio(self, key: str, firmware: Firmware, figure: str) -> str:
+        """sik's median over dd's, of the wall time ("total") or of QEMU's CPU time ("cpu")."""
+        sik, dd = (getattr(self, figure)((key, firmware, m)) for m in (Medium.sik, Medium.dd))
+        return f"{sik / dd:.2f}" if sik and dd else "—"
 
 
 def summary_table(
     figures: _Figures, subjects: Sequence[Subject], firmwares: Sequence[Firmware]
 ) -> list[str]:
-    head = [
-        "ISO",
-        "firmware",
-        *(m.describe() for m in Medium),
-        "sik / dd",
-        "where sik's extra time goes",
-    ]
+    media = [m.describe() for m in Medium]
+    head = ["ISO", "firmware", *media, "sik / dd", "sik / dd, QEMU's CPU", "where sik's extra time goes"]
     rows = [_row(head), _row(["---"] * len(head))]
     for subject in subjects:
         for firmware in firmwares:
-            totals = {m: figures.total(subject.key, firmware, m) for m in Medium}
-            sik, dd = totals[Medium.sik], totals[Medium.dd]
-            ratio = f"{sik / dd:.2f}" if sik and dd else "—"
-            cells = [_cell(figures, subject.key, firmware, m, totals[m]) for m in Medium]
-            rows.append(
-                _row(
-                    [
-                        subject.title,
-                        _firmware(firmware),
-                        *cells,
-                        ratio,
-                        _where(figures, subject.key, firmware),
-                    ]
-                )
-            )
+            cells = [_cell(figures, (subject.key, firmware, m)) for m in Medium]
+            ratios = [figures.ratio(subject.key, firmware, f) for f in ("total", "cpu")]
+            where = _where(figures, subject.key, firmware)
+            rows.append(_row([subject.title, firmware_label(firmware), *cells, *ratios, where]))
     return rows
 
 
-def _cell(figures: _Figures, key: str, firmware: Firmware, medium: Medium, total: float | None) -> str:
-    booted, tried = len(figures.booted(key, firmware, medium)), figures.tried(key, firmware, medium)
-    text = _num(total)
+def _cell(figures: _Figures, cell: Cell) -> str:
+    booted, tried = len(figures.booted(cell)), figures.tried(cell)
+    text = _num(figures.total(cell))
     return text if booted == tried else f"{text} ({tried - booted} of {tried} did not boot)"
 
 
@@ -142,8 +124,8 @@ def _where(figures: _Figures, key: str, firmware: Firmware) -> str:
     """The phases where the sik stick's median exceeds the dd'd stick's most (two at most)."""
     extra = []
     for name in MILESTONES:
-        sik = figures.phase(key, firmware, Medium.sik, name)
-        dd = figures.phase(key, firmware, Medium.dd, name)
+        sik = figures.phase((key, firmware, Medium.sik), name)
+        dd = figures.phase((key, firmware, Medium.dd), name)
         if sik is not None and dd is not None and sik - dd >= 0.5:
             extra.append((sik - dd, name))
     extra.sort(reverse=True)
@@ -153,31 +135,22 @@ def _where(figures: _Figures, key: str, firmware: Firmware) -> str:
 def phase_table(
     figures: _Figures, subjects: Sequence[Subject], firmwares: Sequence[Firmware]
 ) -> list[str]:
-    head = ["ISO", "firmware", "medium", *(PHASES[name] for name in MILESTONES), "total", "booted"]
+    phases = [PHASES[name] for name in MILESTONES]
+    head = ["ISO", "firmware", "medium", *phases, "total", "QEMU's CPU", "booted"]
     rows = [_row(head), _row(["---"] * len(head))]
     for subject in subjects:
         for firmware in firmwares:
             for medium in Medium:
-                phases = [_num(figures.phase(subject.key, firmware, medium, n)) for n in MILESTONES]
-                total = _num(figures.total(subject.key, firmware, medium))
-                booted = len(figures.booted(subject.key, firmware, medium))
-                booted_of = f"{booted}/{figures.tried(subject.key, firmware, medium)}"
-                rows.append(
-                    _row(
-                        [
-                            subject.title,
-                            _firmware(firmware),
-                            medium.describe(),
-                            *phases,
-                            total,
-                            booted_of,
-                        ]
-                    )
-                )
+                cell = (subject.key, firmware, medium)
+                spent = [_num(figures.phase(cell, name)) for name in MILESTONES]
+                figures_ = [_num(figures.total(cell)), _num(figures.cpu(cell))]
+                booted = f"{len(figures.booted(cell))}/{figures.tried(cell)}"
+                labels = [subject.title, firmware_label(firmware), medium.describe()]
+                rows.append(_row([*labels, *spent, *figures_, booted]))
     return rows
 
 
-def _firmware(firmware: Firmware) -> str:
+def firmware_label(firmware: Firmware) -> str:
     return "BIOS (SeaBIOS)" if firmware is Firmware.bios else "UEFI (OVMF)"
 
 

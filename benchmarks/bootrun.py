@@ -54,6 +54,7 @@ class Trace:
     lines: tuple[Line, ...]
     found: bool  # the marker arrived
     seconds: float  # QEMU's start to the marker, or to giving up
+    cpu: float  # CPU seconds QEMU used by then: the emulation's work, which others' load inflates less
     log_path: Path  # the console, each line with its arrival time
 
 
@@ -77,6 +78,7 @@ def boot(
         try:
             assert qemu.stdout is not None
             lines, found = _read_until(qemu.stdout.fileno(), marker, start, start + timeout)
+            cpu = cpu_seconds(qemu.pid)
         finally:
             _stop(qemu)
         seconds = (lines[-1].seconds if found else time.monotonic() - start) if lines else 0.0
@@ -84,7 +86,18 @@ def boot(
     if problems and not found:
         lines.append(Line(seconds, f"--- qemu stderr (exit {qemu.returncode}): {problems}"))
     log_path.write_text("".join(f"{line.seconds:9.3f} {line.text}\n" for line in lines))
-    return Trace(tuple(lines), found, seconds, log_path)
+    return Trace(tuple(lines), found, seconds, cpu, log_path)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system time of a running process and all its threads (/proc/PID/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # it has exited: too late to ask
+        return 0.0
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def read_log(log_path: Path) -> list[Line]:

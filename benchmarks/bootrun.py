@@ -14,8 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from sik.core.model import Firmware
-from sik.core.run import clean_env
-from sik.vm.qemu import machine_argv
+from sik.vm.qemu import machine_argv, spawn, stop
 
 MEMORY_MB = 1024
 # Terminal control sequences GRUB and OVMF draw with; kept in the log, not in matched text.
@@ -72,15 +71,14 @@ def boot(
         stderr_path = Path(tmp, "stderr")
         with stderr_path.open("wb") as stderr:
             start = time.monotonic()
-            qemu = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=clean_env()
-            )
+            qemu = spawn(argv, stdout=subprocess.PIPE, stderr=stderr)
+        assert qemu.stdout is not None  # the pipe asked for above
         try:
-            assert qemu.stdout is not None
             lines, found = _read_until(qemu.stdout.fileno(), marker, start, start + timeout)
             cpu = cpu_seconds(qemu.pid)
         finally:
-            _stop(qemu)
+            stop(qemu)
+            qemu.stdout.close()
         seconds = (lines[-1].seconds if found else time.monotonic() - start) if lines else 0.0
         problems = stderr_path.read_text(errors="replace").strip()
     if problems and not found:
@@ -129,15 +127,3 @@ def _read_until(fd: int, marker: str, start: float, deadline: float) -> tuple[li
     if pending:
         lines.append(Line(time.monotonic() - start, _ESCAPES.sub(b"", pending).decode(errors="replace")))
     return lines, False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    if process.stdout:
-        process.stdout.close()

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from sik.core.errors import ToolError
 from sik.core.model import Firmware
@@ -48,6 +49,7 @@ _DISPLAY_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR")
 # after switch_root. Hiding the flag changes the virtual CPU, not the boot code under test.
 TCG_CPU = "max,-erms"
 
+Popen = subprocess.Popen[bytes]
 # Called with each piece of console output as it arrives (`sik try` shows it live).
 Echo = Callable[[str], None]
 # Called with the whole console output so far: True ends the boot.
@@ -213,7 +215,20 @@ def _read(path: Path) -> str:
         return ""
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def spawn(argv: list[str], stdout: int | IO[bytes], stderr: IO[bytes], gui: bool = False) -> Popen:
+    """Start QEMU: no input, a clean environment, and an end when this process ends."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=stderr,
+        env=_env(gui),
+        preexec_fn=_die_with_parent,
+    )
+
+
+def stop(process: Popen) -> None:
+    """Stop QEMU (politely first) and wait for it."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -298,14 +313,7 @@ def boot(
         stderr_path = Path(tmp, "stderr")
         start = time.monotonic()
         with stderr_path.open("wb") as stderr:
-            process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                env=_env(gui),
-                preexec_fn=_die_with_parent,
-            )
+            process = spawn(argv, stdout=stderr, stderr=stderr, gui=gui)
         try:
             found = _watch(process, log_path, done, start + timeout, echo)
             if found and poweroff_grace:
@@ -314,7 +322,7 @@ def boot(
                 except subprocess.TimeoutExpired:
                     pass
         finally:
-            _stop(process)
+            stop(process)
         seconds = time.monotonic() - start
         problems = _read(stderr_path).strip()
     log = _read(log_path)

@@ -29,6 +29,8 @@ from sik.menu.render import render_grub_cfg
 from tests.layouts import ALL, Layout
 
 UUID = "0f3c5a2e-1b7d-4c8e-9a6f-2d4e8b1c3a57"
+# live-boot is told which partition holds its ISO (sik.menu.plan._device_hint).
+_LIVE_MEDIA = f" live-media=/dev/disk/by-uuid/{UUID}"
 P = PurePosixPath
 
 
@@ -109,14 +111,14 @@ EXPECTED: dict[str, Boots | Blocked] = {
         "Debian GNU/Linux 12.11.0 Live GNOME (amd64)",
         "/live/vmlinuz-6.1.0-37-amd64",
         ("/live/initrd.img-6.1.0-37-amd64",),
-        "boot=live components findiso={iso}",
+        "boot=live components findiso={iso}" + _LIVE_MEDIA,
     ),
     "debian-live-13.0-kde": Boots(
         "debian-live",
         "Debian GNU/Linux 13.0.0 Live KDE (amd64)",
         "/live/vmlinuz-6.12.38+deb13-amd64",
         ("/live/initrd.img-6.12.38+deb13-amd64",),
-        "boot=live components findiso={iso}",
+        "boot=live components findiso={iso}" + _LIVE_MEDIA,
     ),
     "debian-12.11-netinst": Blocked(
         "debian-installer", "Debian GNU/Linux installer", "only looks for its CD"
@@ -132,14 +134,14 @@ EXPECTED: dict[str, Boots | Blocked] = {
         "Kali Linux 2024.3 Live (amd64)",
         "/live/vmlinuz",
         ("/live/initrd.img",),
-        "boot=live components noeject findiso={iso}",
+        "boot=live components noeject findiso={iso}" + _LIVE_MEDIA,
     ),
     "kali-2024.4-live-lb": Boots(
         "kali",
         "Kali Linux 2024.4 Live (amd64)",
         "/live/vmlinuz",
         ("/live/initrd.img",),
-        "boot=live components noeject findiso={iso}",
+        "boot=live components noeject findiso={iso}" + _LIVE_MEDIA,
     ),
     "tails-6.10": Boots(
         "tails",
@@ -147,14 +149,14 @@ EXPECTED: dict[str, Boots | Blocked] = {
         "/live/vmlinuz",
         ("/live/initrd.img",),
         "boot=live config module=Tails nopersistence noprompt timezone=Etc/UTC "
-        f"{_TAILS_HARDENING} findiso={{iso}}",
+        f"{_TAILS_HARDENING} findiso={{iso}}{_LIVE_MEDIA}",
     ),
     "gparted-1.6.0-10": Boots(
         "gparted-live",
         "GParted Live 1.6.0-10 (amd64)",
         "/live/vmlinuz",
         ("/live/initrd.img",),
-        f"{_GPARTED} toram=filesystem.squashfs findiso={{iso}}",
+        f"{_GPARTED} toram=filesystem.squashfs findiso={{iso}}{_LIVE_MEDIA}",
     ),
     "clonezilla-3.2.0-5": Boots(
         "clonezilla-live",
@@ -162,17 +164,21 @@ EXPECTED: dict[str, Boots | Blocked] = {
         "/live/vmlinuz",
         ("/live/initrd.img",),
         f"{_GPARTED} edd=on nomodeset ocs_live_run=ocs-live-general ocs_live_batch=no "
-        "toram=live,syslinux,EFI,boot,.disk,utils findiso={iso}",
+        "toram=live,syslinux,EFI,boot,.disk,utils findiso={iso}" + _LIVE_MEDIA,
     ),
     "lmde-6": Boots(
         "lmde",
         "LMDE 6 (amd64)",
         "/casper/vmlinuz",
         ("/casper/initrd.lz",),
-        "boot=live live-media-path=/casper findiso={iso}",
+        "boot=live live-media-path=/casper findiso={iso}" + _LIVE_MEDIA,
     ),
     "lmde-5": Boots(
-        "lmde", "LMDE 5 (amd64)", "/live/vmlinuz", ("/live/initrd.lz",), "boot=live findiso={iso}"
+        "lmde",
+        "LMDE 5 (amd64)",
+        "/live/vmlinuz",
+        ("/live/initrd.lz",),
+        "boot=live findiso={iso}" + _LIVE_MEDIA,
     ),
     "fedora-41-workstation-live": Boots(
         "dracut-live",
@@ -479,6 +485,17 @@ def test_a_family_that_needs_the_data_uuid_says_so_when_it_is_unknown(
     _, rows = plan([result], MenuOptions(), FsType.ext4, data_uuid=None)
     assert rows[0].entry is None and rows[0].status == "unsupported"
     assert "filesystem UUID" in rows[0].notes[0]
+
+
+def test_live_boot_without_the_data_uuid_still_boots_by_scanning(
+    tmp_path: Path, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    _, result = _verdict(tmp_path, "debian-live-12.11-gnome", detectors)
+    _, rows = plan([result], MenuOptions(), FsType.ext4, data_uuid=None)
+    entry = rows[0].entry
+    assert entry is not None and rows[0].status == "ok"
+    assert entry.cmdline[-1].startswith("findiso=")
+    assert not any(arg.startswith("live-media=") for arg in entry.cmdline)
 
 
 def test_casper_on_exfat_warns(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from sik.core.model import BootMethod
 from sik.detection.iso import open_iso
-from sik.testkit import IsoLayout, assert_entry, build_iso, plan_layout
+from sik.testkit import EXAMPLE_DATA_UUID, IsoLayout, assert_entry, build_iso, plan_layout
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE
 
 DEBIAN = IsoLayout("d-live 12.11.0 st amd64", DEBIAN_LIVE)
@@ -36,7 +36,12 @@ def test_assert_entry_returns_the_planned_entry() -> None:
         title="Debian GNU/Linux 12.11.0 Live standard (amd64)",
         kernel="/live/vmlinuz-6.1.0-37-amd64",
         initrds=["/live/initrd.img-6.1.0-37-amd64"],
-        cmdline=["boot=live", "components", "findiso=/boot/iso/debian-live.iso"],
+        cmdline=[
+            "boot=live",
+            "components",
+            "findiso=/boot/iso/debian-live.iso",
+            f"live-media=/dev/disk/by-uuid/{EXAMPLE_DATA_UUID}",
+        ],
     )
     assert entry.method is BootMethod.live_boot and entry.id == "iso-debian-live"
 

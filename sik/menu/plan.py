@@ -160,7 +160,21 @@ def _cmdline(
         arg.replace("{data_uuid}", data_uuid).replace("{iso}", iso_path)
         for arg in detection.cmdline
     )
-    return own + options.kernel_args
+    return own + _device_hint(detection.method, data_uuid) + options.kernel_args
+
+
+def _device_hint(method: BootMethod, data_uuid: str) -> tuple[str, ...]:
+    """Which partition holds the ISO, for an initramfs that would otherwise try every one.
+
+    live-boot looks for findiso='s file on the device named by live-media= first, and scans
+    all block devices (mounting each) only if it is not there (live-boot(7)). On a sik stick the
+    ISO is on the data partition, which comes after the BIOS boot and EFI System partitions that
+    the scan tries first: the hint saves those tries (1 to 2.5 s under QEMU's TCG, measured by
+    `python -m benchmarks boot`). Without the UUID (an unknown --stick folder) the scan remains.
+    """
+    if method is BootMethod.live_boot and data_uuid:
+        return (f"live-media=/dev/disk/by-uuid/{data_uuid}",)
+    return ()
 
 
 def title(detection: Detection) -> str:

@@ -2,9 +2,10 @@
 
 Boots each boot-tested fixture ISO under SeaBIOS and OVMF from three media holding the same ISO
 file: a sik stick made with the sik CLI, the ISO written raw to a USB stick as `dd` does, and the
-ISO as a CD. Runs are interleaved (sik, dd, CD for one ISO and firmware, then the next pair, and
-the whole round again), so a change in the shared machine's load hits every medium alike; every
-figure is a median over the rounds. Prints the tables and writes benchmarks/BOOT-RESULTS.md.
+ISO as a CD. Runs are interleaved (the three media one after the other for one ISO and firmware,
+then the next pair, and the whole round again, each round starting with the next medium), so a
+change in the shared machine's load hits every medium alike; every figure is a median over the
+rounds. Prints the tables and writes benchmarks/BOOT-RESULTS.md.
 """
 
 from __future__ import annotations
@@ -108,12 +109,21 @@ def run_rounds(
     for run in range(1, plan.runs + 1):
         for subject in subjects:
             for firmware in plan.firmwares:
-                for medium in Medium:
+                for medium in _order(run):
                     sample = _boot_once(subject, firmware, medium, run, stick, logs, plan.timeout)
                     samples.append(sample)
                     _say(f"[{len(samples)}/{total}] {sample.describe()}")
         after_round(samples)
     return samples
+
+
+def _order(run: int) -> list[Medium]:
+    """The media in the order round ``run`` boots them: each round starts one further on (sik,
+    dd, CD; then dd, CD, sik; ...), so no medium always comes first after the machine was idle
+    or always follows a given one."""
+    media = list(Medium)
+    shift = (run - 1) % len(media)
+    return media[shift:] + media[:shift]
 
 
 def _boot_once(

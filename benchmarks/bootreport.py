@@ -185,7 +185,8 @@ def markdown(
         "## Boot time",
         "",
         f"Seconds from power-on to the booted system's marker on the serial console, median of {rounds}"
-        " boots each, interleaved (sik, dd, CD, for each ISO and firmware, then the next round).",
+        " boots each, interleaved (the three media one after the other for each ISO and firmware, each"
+        " round starting with the next medium: sik, dd, CD; dd, CD, sik; ...).",
         "",
         *summary_table(figures, subjects, firmwares),
         "",

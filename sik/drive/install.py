@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from sik.core.errors import StickError
 from sik.core.model import Firmware, FsType, MenuOptions
@@ -12,7 +13,15 @@ from sik.core.stick import Stick
 from sik.drive import esp
 from sik.drive.bootloader import grub_lib_dir, install_grub
 from sik.drive.devices import UDEV_DATA, Drive, list_drives, lsblk_json
-from sik.drive.guard import SystemView, Target, check_target, whole_disk
+from sik.drive.guard import (
+    SystemView,
+    Target,
+    check_target,
+    check_unchanged,
+    exclusive,
+    is_block_device,
+    whole_disk,
+)
 from sik.drive.layout import (
     MIN_DISK_SIZE,
     DriveLayout,
@@ -120,8 +129,8 @@ def update(target: Path, *, step: Step = lambda _: None, warn: Step = lambda _: 
     return layout
 
 
-def _drive_at(device: Path, udev_dir: Path) -> Drive:
-    drives = list_drives(lsblk_json([str(device)]), udev_dir)
+def _drive_at(device: Path, udev_dir: Path, lsblk: Mapping[str, Any] | None = None) -> Drive:
+    drives = list_drives(lsblk if lsblk is not None else lsblk_json([str(device)]), udev_dir)
     if not drives:
         raise StickError(f"{device} is not a drive (lsblk lists no disk there)")
     return drives[0]
@@ -130,25 +139,28 @@ def _drive_at(device: Path, udev_dir: Path) -> Drive:
 def guard_device(
     device: Path,
     *,
-    force: bool,
+    allow_fixed: bool,
     unmount: bool,
     needed: int = MIN_DISK_SIZE,
     view: SystemView | None = None,
     udev_dir: Path = UDEV_DATA,
+    lsblk: Mapping[str, Any] | None = None,
 ) -> Target:
-    """The guard rails of sik.drive.guard, on this machine as it is now (or as ``view`` and the udev
-    database in ``udev_dir`` describe it)."""
+    """The guard rails of sik.drive.guard, on this machine as it is now (or as ``view``, the
+    udev database in ``udev_dir`` and lsblk's JSON in ``lsblk`` describe it)."""
     view = view if view is not None else SystemView.read()
     whole_disk(view, device)  # refuses a missing path, a file or a partition before lsblk runs
-    drive = _drive_at(device, udev_dir)
-    return check_target(view, device, drive, needed=needed, force=force, unmount=unmount)
+    drive = _drive_at(device, udev_dir, lsblk)
+    return check_target(view, device, drive, needed=needed, allow_fixed=allow_fixed, unmount=unmount)
 
 
-def unmount_all(device: Path, target: Target, *, force: bool, needed: int = MIN_DISK_SIZE) -> Target:
+def unmount_all(
+    device: Path, target: Target, *, allow_fixed: bool, needed: int = MIN_DISK_SIZE
+) -> Target:
     """Unmount what ``target`` had mounted (deepest first), then check the device again."""
     for mountpoint in sorted(target.mounted, key=len, reverse=True):
         run(["umount", mountpoint])
-    return guard_device(device, force=force, unmount=False, needed=needed)
+    return guard_device(device, allow_fixed=allow_fixed, unmount=False, needed=needed)
 
 
 def is_image_path(path: Path) -> bool:
@@ -159,7 +171,15 @@ def is_image_path(path: Path) -> bool:
 
 
 def prepare_image(image: Path, *, force: bool) -> None:
-    """Make room for a new image file at ``image``: refuse an existing one unless ``force``."""
+    """Make room for a new image file at ``image``: refuse an existing one unless ``force``,
+    and anything but a regular file whatever the options (a device node is never unlinked)."""
+    if is_block_device(image):
+        raise StickError(
+            f"{image} is a drive, not an image file: --image never erases a drive",
+            hint=f"to make a stick on it, name it without --image: sudo sik install {image}",
+        )
+    if image.exists() and not image.is_file():
+        raise StickError(f"{image} exists and is not a regular file", hint="pick another --image")
     if image.exists() and image.stat().st_size > 0 and not force:
         raise StickError(
             f"{image} already exists", hint="pass --force to overwrite it, or another --image"
@@ -169,28 +189,66 @@ def prepare_image(image: Path, *, force: bool) -> None:
 
 
 def prepare_device(
-    device: Path, *, force: bool, unmount: bool, unmounting: Step = lambda _: None
+    device: Path, *, allow_fixed: bool, unmount: bool, unmounting: Step = lambda _: None
 ) -> Target:
     """The guard rails on ``device``; with ``unmount``, its mounted filesystems are unmounted
     (each named to ``unmounting`` first) and the guard rails run again."""
-    target = guard_device(device, force=force, unmount=unmount)
+    target = guard_device(device, allow_fixed=allow_fixed, unmount=unmount)
     if target.mounted:
         for mountpoint in target.mounted:
             unmounting(mountpoint)
-        target = unmount_all(device, target, force=force)
+        target = unmount_all(device, target, allow_fixed=allow_fixed)
     return target
+
+
+def recheck_device(
+    device: Path,
+    confirmed: Target,
+    *,
+    allow_fixed: bool,
+    view: SystemView | None = None,
+    udev_dir: Path = UDEV_DATA,
+    lsblk: Mapping[str, Any] | None = None,
+) -> Target:
+    """After the prompt: every guard rail again, and the drive must still be the one the user
+    confirmed (device number, size, model, serial)."""
+    now = guard_device(
+        device, allow_fixed=allow_fixed, unmount=False, view=view, udev_dir=udev_dir, lsblk=lsblk
+    )
+    check_unchanged(device, confirmed.drive, now.drive)
+    return now
+
+
+def install_device(
+    device: Path,
+    confirmed: Target,
+    *,
+    fs: FsType,
+    allow_fixed: bool,
+    step: Step = lambda _: None,
+    warn: Step = lambda _: None,
+) -> DriveLayout:
+    """`sik install DEVICE` after the user confirmed ``confirmed``: checked once more, then
+    written while sik holds the drive exclusively."""
+    recheck_device(device, confirmed, allow_fixed=allow_fixed)
+    with exclusive(device):
+        return install(device, fs=fs, size=None, step=step, warn=warn)
 
 
 def update_stick(
     device: Path | None, image: Path | None, *, unmount: bool, step: Step, warn: Step = lambda _: None
 ) -> Path:
-    """`sik install --update` on a drive (through the guard rails) or an image file."""
+    """`sik install --update` on a drive (through the guard rails, whether named as DEVICE or
+    as --image) or an image file."""
     target = device or image or Path("sik.img")
-    if device is not None:
-        checked = guard_device(device, force=True, unmount=unmount, needed=0)
+    if device is not None or is_block_device(target):
+        checked = guard_device(target, allow_fixed=True, unmount=unmount, needed=0)
         if checked.mounted:
-            unmount_all(device, checked, force=True, needed=0)
-    elif not target.exists():
+            unmount_all(target, checked, allow_fixed=True, needed=0)
+        with exclusive(target):
+            update(target, step=step, warn=warn)
+        return target
+    if not target.exists():
         raise StickError(f"{target} does not exist", hint="make a stick with `sik install` first")
     update(target, step=step, warn=warn)
     return target

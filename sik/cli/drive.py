@@ -52,7 +52,7 @@ def install(
         raise SikError("give either a DEVICE or --image, not both")
     if device is not None and drive_install.is_image_path(device):
         device, image = None, device
-    drive_install.check_host_tools()  # before anything is erased or created
+    drive_install.check_host_tools(None if update else fs)  # before anything is erased or created
     if update:
         target = drive_install.update_stick(device, image, unmount=unmount, step=step, warn=warn)
         console.print(

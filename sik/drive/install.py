@@ -24,16 +24,17 @@ from sik.drive.guard import (
 )
 from sik.drive.layout import (
     MIN_DISK_SIZE,
+    MKFS,
     DriveLayout,
     create_image,
     format_partitions,
     partition,
     read_layout,
 )
-from sik.drive.mount import mounted_data_partition
+from sik.drive.mount import Driver, mounted_data_partition
 from sik.drive.sbkeys import load_user_key
 from sik.drive.secureboot import SHIM_PATH, UefiSetup, shim_refresh_note
-from sik.menu.generate import build_menu, write_menu
+from sik.menu.generate import build_menu, grub_script_checker, write_menu
 from sik.menu.grubenv import update_env
 
 Step = Callable[[str], None]
@@ -49,7 +50,7 @@ def install(
 ) -> DriveLayout:
     """Partition, format and make bootable ``target``; an image file is created when ``size``
     is given. Everything on the target is lost: callers confirm first."""
-    check_host_tools()
+    check_host_tools(fs)
     if size is not None:
         step(f"creating {target} ({size / 2**30:.1f} GiB, sparse)")
         create_image(target, size)
@@ -70,20 +71,48 @@ def install(
     return layout
 
 
-def check_host_tools() -> None:
+# What `sik install` and `--update` run besides GRUB and mkfs, with the package to install:
+# loop devices and probes (util-linux), mounts (mount), the ESP (mtools) and the flush.
+_HOST_TOOLS = (
+    ("losetup", "util-linux"),
+    ("blkid", "util-linux"),
+    ("wipefs", "util-linux"),
+    ("partx", "util-linux"),
+    ("findmnt", "util-linux"),
+    ("mount", "mount"),
+    ("umount", "mount"),
+    ("sync", "coreutils"),
+    ("mcopy", "mtools"),
+)
+
+
+def check_host_tools(fs: FsType | None = None) -> tuple[str, ...]:
     """Stop before the first byte is written when this machine lacks what sik needs to finish:
-    a stick partitioned and formatted, then left without a boot loader, helps nobody."""
-    find_tool(
-        "grub-mkimage",
-        "grub2-mkimage",
-        reason="build GRUB's boot images",
-        hint="install grub-common (Debian, Ubuntu; grub2-tools on Fedora)",
-    )
+    a stick partitioned and formatted, then left without a boot loader, helps nobody. ``fs``
+    adds what making and mounting that data filesystem takes (FAT32 for the ESP always).
+    Returns the names of the programs checked."""
+    checked = [
+        find_tool(
+            "grub-mkimage",
+            "grub2-mkimage",
+            reason="build GRUB's boot images",
+            hint="install grub-common (Debian, Ubuntu; grub2-tools on Fedora)",
+        ).name
+    ]
     for firmware in Firmware:
         grub_lib_dir(firmware)
-    find_tool("mcopy", reason="write to the EFI System Partition", hint="install mtools")
+    checked.append(grub_script_checker().name)
+    tools = list(_HOST_TOOLS) + [MKFS[FsType.fat32]]
+    if fs is not None:
+        tools.append(MKFS[fs])
+        driver = Driver.for_fs(fs)
+        if driver.is_fuse():
+            tools.append((str(driver), driver.package()))
     if load_user_key() is not None:  # sik's GRUB gets signed with it
-        find_tool("sbsign", reason="sign sik's GRUB with your key", hint="install sbsigntool")
+        tools.append(("sbsign", "sbsigntool"))
+    for name, package in tools:
+        checked.append(find_tool(name, reason=f"make a stick ({name})", hint=f"install {package}").name)
+    return tuple(checked)
 
 
 def report_uefi(setup: UefiSetup, step: Step, warn: Step) -> None:
@@ -111,6 +140,7 @@ def update(target: Path, *, step: Step = lambda _: None, warn: Step = lambda _: 
             f"the data partition of {target} has no filesystem sik knows",
             hint="this is not a working sik stick; make one with `sik install`",
         )
+    check_host_tools(layout.data_fs)
     with mounted_data_partition(layout) as root:
         stick = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
         stick.claim()

@@ -347,14 +347,22 @@ def _check_label(fs: FsType, label: str) -> None:
         )
 
 
+# The program that makes each filesystem, and the Debian package that has it.
+MKFS = {
+    FsType.ext4: ("mkfs.ext4", "e2fsprogs"),
+    FsType.exfat: ("mkfs.exfat", "exfatprogs"),
+    FsType.fat32: ("mkfs.fat", "dosfstools"),
+}
+
+
 def _mkfs_argv(fs: FsType, label: str) -> list[str]:
     if fs is FsType.ext4:
         # -m 0: the 5 % reserved for root is pointless on a data stick and costs gigabytes.
-        return [os.fspath(_mkfs_tool("mkfs.ext4", "e2fsprogs")), "-F", "-q", "-m", "0", "-L", label]
+        return [os.fspath(_mkfs_tool(*MKFS[fs])), "-F", "-q", "-m", "0", "-L", label]
     if fs is FsType.exfat:
-        return [os.fspath(_mkfs_tool("mkfs.exfat", "exfatprogs")), "-L", label]
+        return [os.fspath(_mkfs_tool(*MKFS[fs])), "-L", label]
     # FAT labels are upper case by convention; mkfs.fat warns on lower case.
-    return [os.fspath(_mkfs_tool("mkfs.fat", "dosfstools")), "-F", "32", "-n", label.upper()]
+    return [os.fspath(_mkfs_tool(*MKFS[fs])), "-F", "32", "-n", label.upper()]
 
 
 def _mkfs_tool(name: str, package: str) -> Path:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sik.core.errors import SikError
 from sik.core.model import MenuOptions, Plan
-from sik.core.run import run
+from sik.core.run import find_tool, run
 from sik.core.staged import write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
@@ -174,11 +173,20 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
     return write_file(stick.grub_cfg, data)
 
 
+def grub_script_checker() -> Path:
+    """GRUB's own parser, which reads every grub.cfg before it replaces the old one: a menu no
+    parser has read is never written."""
+    return find_tool(
+        "grub-script-check",
+        "grub2-script-check",
+        reason="check grub.cfg with GRUB's own parser before writing it",
+        hint="install grub-common (Debian, Ubuntu; grub2-tools on Fedora)",
+    )
+
+
 def check_grub_script(data: bytes) -> None:
-    """Let GRUB's own parser read the file first, when the host has it (grub-common)."""
-    checker = shutil.which("grub-script-check")
-    if checker is None:
-        return
+    """Let GRUB's own parser read the file first."""
+    checker = grub_script_checker()
     with tempfile.NamedTemporaryFile(suffix=".cfg") as tmp:
         tmp.write(data)
         tmp.flush()

@@ -43,6 +43,14 @@ StickOpt = Annotated[
         "--stick", help="Mount point of a stick's data partition, e.g. /media/usb.", metavar="DIR"
     ),
 ]
+FoldersOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--detector-folder",
+        help="Also load the detector modules in DIR (yours or root's, writable by no one else).",
+        metavar="DIR",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
 # `sik generate` and everything that regenerates the menu: some ISOs got no entry.
 EXIT_SKIPPED = 3

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sik.cli.common import ImageOpt, JsonOpt, StickOpt, app, console, printable, report_generated
+from sik.cli.common import (
+    FoldersOpt,
+    ImageOpt,
+    JsonOpt,
+    StickOpt,
+    app,
+    console,
+    printable,
+    report_generated,
+)
 
 if TYPE_CHECKING:
     from sik.menu.listing import ListRow
@@ -45,6 +54,7 @@ def generate(
         bool | None,
         typer.Option("--serial/--no-serial", help="Show GRUB's menu on the serial port too (saved)."),
     ] = None,
+    folders: FoldersOpt = None,
 ) -> None:
     """Scan /boot/iso, recognise each ISO and write the GRUB menu."""
     from sik.drive.open_stick import open_stick
@@ -52,18 +62,22 @@ def generate(
 
     args = tuple(kernel_args.split()) if kernel_args is not None else None
     with open_stick(image, stick) as opened:
-        result = regenerate(opened, timeout=timeout, kernel_args=args, serial=serial)
+        result = regenerate(
+            opened, timeout=timeout, kernel_args=args, serial=serial, folders=folders or ()
+        )
     raise typer.Exit(report_generated(result))
 
 
 @app.command("list")
-def list_(image: ImageOpt = None, stick: StickOpt = None, as_json: JsonOpt = False) -> None:
+def list_(
+    image: ImageOpt = None, stick: StickOpt = None, as_json: JsonOpt = False, folders: FoldersOpt = None
+) -> None:
     """Show each ISO on the stick: what it is, how it boots, or why it does not."""
     from sik.drive.open_stick import open_stick
     from sik.menu.listing import list_stick
 
     with open_stick(image, stick) as opened:
-        rows = list_stick(opened)
+        rows = list_stick(opened, folders or ())
     if as_json:
         typer.echo(json.dumps([row.json() for row in rows], indent=2, ensure_ascii=False))
     elif not rows:
@@ -137,10 +151,7 @@ def detect(
         ),
     ] = False,
     as_json: JsonOpt = False,
-    folders: Annotated[
-        list[Path] | None,
-        typer.Option("--detector-folder", help="Also load the detector modules in DIR.", metavar="DIR"),
-    ] = None,
+    folders: FoldersOpt = None,
     disabled: Annotated[
         list[str] | None,
         typer.Option("--disable-detector", help="Leave the detector NAME out.", metavar="NAME"),

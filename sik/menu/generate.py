@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from sik.core.staged import write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
-from sik.detection.plugins import LazyDetectors
+from sik.detection.plugins import LazyDetectors, user_detector_folders
 from sik.detection.scan import scan_stick
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
 from sik.menu.options import dump_options, load_detector_options, load_options, merge_options
@@ -40,13 +41,16 @@ def plan_stick(
     options: MenuOptions | None = None,
     detectors: tuple[LoadedDetector, ...] | None = None,
     found: StickCustomizations | None = None,
+    folders: Sequence[Path] = (),
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
-    """Scan, detect and plan without rendering: all that `sik list` needs."""
+    """Scan, detect and plan without rendering: all that `sik list` needs. ``folders`` are
+    detector folders named on the command line, loaded after those of the user's config."""
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
     if detectors is None:
         chosen = load_detector_options(stick.options_file)
-        results = scan_stick(stick, LazyDetectors(chosen.folder_paths(stick.root), chosen.disable))
+        extra = (*user_detector_folders(), *folders)
+        results = scan_stick(stick, LazyDetectors(extra, chosen.disable))
     else:
         results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
@@ -54,11 +58,14 @@ def plan_stick(
 
 
 def build_menu(
-    stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
+    stick: Stick,
+    options: MenuOptions | None = None,
+    detectors: tuple[LoadedDetector, ...] | None = None,
+    folders: Sequence[Path] = (),
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
     found = read_customizations(stick)
-    menu_plan, rows = plan_stick(stick, options, detectors, found)
+    menu_plan, rows = plan_stick(stick, options, detectors, found, folders)
     templates = stick.templates_dir
     key = menu_key(menu_plan, templates)
     text = cached_menu(stick, key)
@@ -94,13 +101,14 @@ def regenerate(
     timeout: int | None = None,
     kernel_args: tuple[str, ...] | None = None,
     serial: bool | None = None,
+    folders: Sequence[Path] = (),
 ) -> Generated:
     """The whole of `sik generate`: the options saved on the stick, changed where an argument
     is not None (and saved again), then scan, plan, render and write."""
     stick.claim()
     saved = load_options(stick.options_file)
     options = merge_options(saved, timeout=timeout, kernel_args=kernel_args, serial=serial)
-    menu = build_menu(stick, options)
+    menu = build_menu(stick, options, folders=folders)
     return Generated(menu, write_menu(stick, menu))
 
 

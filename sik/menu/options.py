@@ -1,14 +1,18 @@
 """The stick's own options, /boot/sik/sik.toml: what `sik generate` was told last time, so a
-later `sik add` regenerates the same menu, and which extra detectors the user wants::
+later `sik add` regenerates the same menu, and which detectors to leave out::
 
     [detectors]
-    folders = ["detectors", "/home/me/sik-detectors"]   # relative to the stick's root
     disable = ["loopback.cfg"]
+
+A stick names no detector folders: it is data, and sik never imports code because a stick says
+so. A ``folders`` key written by an older sik is ignored (with a warning) and dropped when
+sik.toml is next written; the user's own ~/.config/sik/config.toml names folders instead.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,24 +20,14 @@ from pathlib import Path
 from sik.core.errors import StickError
 from sik.core.model import MenuOptions
 
+log = logging.getLogger("sik.menu.options")
+
 
 @dataclass(frozen=True)
 class DetectorOptions:
-    """The [detectors] table: folders of extra detector modules, and detectors to leave out.
-    Folders stay as written, so that rewriting sik.toml keeps them relative."""
+    """The [detectors] table: detectors to leave out."""
 
-    folders: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
-
-    def folder_paths(self, stick_root: Path) -> tuple[Path, ...]:
-        paths = tuple(stick_root / folder for folder in self.folders)  # an absolute one wins
-        for path in paths:
-            if not path.is_dir():
-                raise StickError(
-                    f"detector folder {path} (named in sik.toml [detectors] folders) is not a directory",
-                    hint="create it, or remove it from /boot/sik/sik.toml",
-                )
-        return paths
 
 
 def _read(path: Path) -> dict[str, object]:
@@ -56,7 +50,13 @@ def load_detector_options(path: Path) -> DetectorOptions:
     for key, value in lists.items():
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise StickError(f"{path}: [detectors] {key} must be a list of strings")
-    return DetectorOptions(tuple(lists["folders"]), tuple(lists["disable"]))
+    if lists["folders"]:
+        log.warning(
+            "warning: %s names detector folders; sik never loads code a stick names "
+            "(put them in ~/.config/sik/config.toml, or pass --detector-folder)",
+            path,
+        )
+    return DetectorOptions(tuple(lists["disable"]))
 
 
 def load_options(path: Path) -> MenuOptions:
@@ -82,12 +82,8 @@ def dump_options(options: MenuOptions, detectors: DetectorOptions | None = None)
         f"kernel_args = {json.dumps(list(options.kernel_args), ensure_ascii=False)}\n"
         f"serial = {'true' if options.serial else 'false'}\n"
     )
-    if detectors and (detectors.folders or detectors.disable):
-        text += (
-            "\n[detectors]\n"
-            f"folders = {json.dumps(list(detectors.folders), ensure_ascii=False)}\n"
-            f"disable = {json.dumps(list(detectors.disable), ensure_ascii=False)}\n"
-        )
+    if detectors and detectors.disable:
+        text += f"\n[detectors]\ndisable = {json.dumps(list(detectors.disable), ensure_ascii=False)}\n"
     return text
 
 

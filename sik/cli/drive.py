@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sik.cli.common import ImageOpt, JsonOpt, app, console, parse_size, step, warn
+from sik.cli.common import ImageOpt, JsonOpt, app, console, parse_size, printable, step, warn
 from sik.core.errors import SikError
 from sik.core.model import FsType
 
@@ -132,11 +132,11 @@ def devices(as_json: JsonOpt = False) -> None:
             parts.insert(0, f"mounted on {' '.join(drive.mountpoints)}")
         table.add_row(
             Text(drive.path),
-            Text(drive.model or "—"),
+            Text(printable(drive.model or "—")),  # a USB device names itself
             Text(human_size(drive.size)),
             Text(drive.transport or "—"),
             Text("yes" if drive.removable else "no"),
-            Text("\n".join(parts) or "—"),
+            Text("\n".join(map(printable, parts)) or "—"),
             Text("yes" if drive.is_sik else "no", style="green" if drive.is_sik else ""),
         )
     console.stdout_print(table)

@@ -90,8 +90,8 @@ def list_(
 
 def _cells(row: ListRow) -> tuple[str, ...]:
     status = row.status if not row.notes else f"{row.status}: {'; '.join(row.notes)}"
-    return (
-        printable(row.file),
+    cells = (
+        row.file,
         row.distribution or "—",
         row.version or "—",
         row.arch or "—",
@@ -101,6 +101,7 @@ def _cells(row: ListRow) -> tuple[str, ...]:
         row.secure_boot.short() if row.secure_boot else "—",
         status,
     )
+    return tuple(printable(cell) for cell in cells)  # much of it was read from the ISO
 
 
 def _print_lines(rows: tuple[ListRow, ...]) -> None:

@@ -44,6 +44,7 @@ _PATH_ON_CMDLINE = frozenset(
 _NEEDS_KERNEL = _PATH_ON_CMDLINE | {BootMethod.linux}
 _CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_C1_CONTROL = re.compile(r"[\x80-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -177,8 +178,11 @@ def title(detection: Detection) -> str:
 
 def _printable(text: str) -> str:
     """A title holds facts read from the ISO (its label, .disk/info): a control character
-    there would break the menu line, and says nothing a user could read anyway."""
-    return " ".join(_CONTROL.sub(" ", text).split()) or "(no name)"
+    there would break the menu line, and says nothing a user could read anyway. A title that
+    starts with '-' would be read by `menuentry` as one of its options (--users=, --hotkey=,
+    ...) however it is quoted, so it gets a word in front."""
+    text = " ".join(_C1_CONTROL.sub(" ", _CONTROL.sub(" ", text)).split()) or "(no name)"
+    return f"ISO {text}" if text.startswith("-") else text
 
 
 def _words(text: str) -> set[str]:

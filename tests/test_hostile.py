@@ -211,16 +211,21 @@ def grub_commands(text: str) -> list[list[str]]:
 
 
 HOSTILE_NAMES = (
+    "$(reboot).iso",
+    "${prefix}.iso",
+    "a;reboot;.iso",
+    "}reboot{.iso",
+    "`reboot`.iso",
+)
+# Names an ISO's own loopback.cfg cannot pass on to its initrd intact: GRUB splits
+# ${iso_path} at white space there and escapes \ ' " on the command line. They get no entry
+# (issue 13, item 10); sik still must not let them inject anything.
+UNBOOTABLE_NAMES = (
     "with space.iso",
     "it's.iso",
     'say "hi".iso',
-    "$(reboot).iso",
-    "${prefix}.iso",
     "x'; reboot; echo '.iso",
-    "a;reboot;.iso",
-    "}reboot{.iso",
     "back\\slash.iso",
-    "`reboot`.iso",
 )
 HOSTILE_LABELS = ("x';reboot;'", "$(reboot)", "}{;halt", 'q"uote\\')
 
@@ -234,13 +239,16 @@ def _label(path: Path, label: str) -> None:
 
 
 def test_file_names_and_labels_cannot_inject_grub_commands(stick: Stick, tmp_path: Path) -> None:
-    for name in HOSTILE_NAMES:
+    for name in HOSTILE_NAMES + UNBOOTABLE_NAMES:
         build_iso(stick.iso_dir / name, LOOPBACK)
     for n, label in enumerate(HOSTILE_LABELS):
         _label(build_iso(stick.iso_dir / f"label-{n}.iso", LOOPBACK), label)
         _label(build_iso(stick.iso_dir / f"fedora-{n}.iso", FEDORA_LIVE), label)
     result = _sik("generate", "--stick", stick.root)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr
+    reason = "cannot find an ISO whose path contains white space, a quote or a backslash"
+    for name in UNBOOTABLE_NAMES:
+        assert f"  skipped {name}: loopback.cfg {reason}: rename the file" in result.stderr
     run(["grub-script-check", stick.grub_cfg])
     commands = grub_commands(stick.grub_cfg.read_text())
 

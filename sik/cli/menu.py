@@ -59,8 +59,9 @@ def generate(
     """Scan /boot/iso, recognise each ISO and write the GRUB menu."""
     from sik.drive.open_stick import open_stick
     from sik.menu.generate import regenerate
+    from sik.menu.options import parse_kernel_args
 
-    args = tuple(kernel_args.split()) if kernel_args is not None else None
+    args = parse_kernel_args(kernel_args) if kernel_args is not None else None
     with open_stick(image, stick) as opened:
         result = regenerate(
             opened, timeout=timeout, kernel_args=args, serial=serial, folders=folders or ()

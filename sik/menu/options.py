@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import shlex
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sik.core.errors import StickError
+from sik.core.errors import SikError, StickError
 from sik.core.model import MenuOptions
 
 log = logging.getLogger("sik.menu.options")
@@ -60,17 +62,49 @@ def load_detector_options(path: Path) -> DetectorOptions:
 
 
 def load_options(path: Path) -> MenuOptions:
+    """[menu] of sik.toml, each value of the type it must have: ``serial = "false"`` is an
+    error, not true."""
     menu = _read(path).get("menu", {})
     if not isinstance(menu, dict):
         raise StickError(f"{path}: [menu] must be a table")
+    timeout = menu.get("timeout", MenuOptions.timeout)
+    kernel_args = menu.get("kernel_args", [])
+    serial = menu.get("serial", False)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+        raise StickError(f"{path}: [menu] timeout must be a whole number of seconds, not {timeout!r}")
+    if not isinstance(kernel_args, list) or not all(isinstance(a, str) for a in kernel_args):
+        raise StickError(f"{path}: [menu] kernel_args must be a list of strings")
+    if not isinstance(serial, bool):
+        raise StickError(f"{path}: [menu] serial must be true or false, not {serial!r}")
     try:
-        return MenuOptions(
-            timeout=int(menu.get("timeout", MenuOptions.timeout)),
-            kernel_args=tuple(str(a) for a in menu.get("kernel_args", ())),
-            serial=bool(menu.get("serial", False)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise StickError(f"{path}: bad value in [menu]: {exc}") from exc
+        checked = check_kernel_args(tuple(kernel_args))
+    except SikError as exc:
+        raise StickError(f"{path}: {exc.message}", hint=exc.hint) from exc
+    return MenuOptions(timeout=timeout, kernel_args=checked, serial=serial)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_kernel_args(args: tuple[str, ...]) -> tuple[str, ...]:
+    """Kernel parameters one line of grub.cfg can hold: no line break or other control
+    character (GRUB's `linux` takes words of one line)."""
+    for arg in args:
+        if _CONTROL.search(arg):
+            raise SikError(
+                f"kernel argument {arg!r} holds a line break or control character",
+                hint="give each kernel parameter on one line",
+            )
+    return args
+
+
+def parse_kernel_args(text: str) -> tuple[str, ...]:
+    """``--kernel-args`` split as a shell would: ``foo="a b" quiet`` is two parameters, the
+    first holding a space (GRUB puts it in double quotes on the command line)."""
+    try:
+        return check_kernel_args(tuple(shlex.split(text)))
+    except ValueError as exc:
+        raise SikError(f"--kernel-args {text!r}: {exc}", hint="close the quote") from exc
 
 
 def dump_options(options: MenuOptions, detectors: DetectorOptions | None = None) -> str:

@@ -7,10 +7,11 @@ import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from sik.core.errors import ToolError
+from sik.core.errors import SikError, ToolError
 
 log = logging.getLogger("sik.core.run")
 
@@ -81,3 +82,13 @@ def find_tool(*names: str, reason: str, hint: str) -> Path:
         if found:
             return Path(found)
     raise ToolError(f"cannot {reason}: none of {', '.join(names)} is installed", hint=hint)
+
+
+@contextmanager
+def while_failing(what: str) -> Iterator[None]:
+    """Cleanup run while an error is already on its way up: a failure of the cleanup (a busy
+    unmount) is a warning, and the error that caused it is the one the user reads."""
+    try:
+        yield
+    except (SikError, OSError) as exc:
+        log.warning("warning: %s failed too: %s", what, getattr(exc, "message", exc))

@@ -22,7 +22,7 @@ import parted  # pyparted ships no type hints
 
 from sik.core.errors import DriveError, StickError, ToolError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run
+from sik.core.run import find_tool, run, while_failing
 
 log = logging.getLogger("sik.drive.layout")
 
@@ -296,11 +296,18 @@ def attached(target: Path, span: PartitionSpan) -> Iterator[Path]:
     try:
         _drop_stale_partitions(device)
         yield device
-    finally:
-        # If something still holds the device, the kernel defers the detach to the last close
-        # instead of failing, so this never strands the device.
-        run(["losetup", "--detach", device])
-        _wait_until_detached(device)
+    except BaseException:
+        with while_failing(f"detaching {device}"):
+            _detach(device)
+        raise
+    _detach(device)
+
+
+def _detach(device: Path) -> None:
+    # If something still holds the device, the kernel defers the detach to the last close
+    # instead of failing, so this never strands the device.
+    run(["losetup", "--detach", device])
+    _wait_until_detached(device)
 
 
 def _wait_until_detached(device: Path, timeout: float = 10.0) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sik.core.errors import StickError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run
+from sik.core.run import find_tool, run, while_failing
 from sik.drive.layout import DriveLayout, PartitionSpan, attached
 
 log = logging.getLogger("sik.drive.mount")
@@ -125,7 +125,18 @@ def _mountpoint() -> Iterator[Path]:
     finally:
         # rmdir, never rmtree: if the unmount failed, the directory still shows the stick.
         if not os.path.ismount(path):
-            path.rmdir()
+            with while_failing(f"removing {path}"):
+                path.rmdir()
+
+
+def _unmount(device: Path, mountpoint: Path, driver: Driver) -> None:
+    try:
+        # syncfs first, so a failing unmount (a busy directory) still leaves data written.
+        run(["sync", "--file-system", mountpoint])
+    finally:
+        run(["umount", mountpoint])
+    if driver.is_fuse():
+        _wait_for_release(device)
 
 
 @contextmanager
@@ -134,14 +145,11 @@ def _mounted(device: Path, mountpoint: Path, driver: Driver) -> Iterator[None]:
     run(driver.argv(device, mountpoint))
     try:
         yield
-    finally:
-        try:
-            # syncfs first, so a failing unmount (a busy directory) still leaves data written.
-            run(["sync", "--file-system", mountpoint])
-        finally:
-            run(["umount", mountpoint])
-        if driver.is_fuse():
-            _wait_for_release(device)
+    except BaseException:
+        with while_failing(f"unmounting {mountpoint}"):
+            _unmount(device, mountpoint, driver)
+        raise
+    _unmount(device, mountpoint, driver)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,5 +179,19 @@ def record(stick: Stick, records: Mapping[Path, FileRecord]) -> Manifest:
         old = _without_chunks(old)
     files = dict(old.files) | {key_of(stick, path): rec for path, rec in records.items()}
     manifest = Manifest(files)
+    save_manifest(stick, manifest)
+    return manifest
+
+
+def record_files(stick: Stick, paths: Sequence[Path]) -> Manifest:
+    """Record files sik itself just wrote to the stick (an ExtensionImage), read once each."""
+    return record(stick, {path: hash_file(path) for path in paths})
+
+
+def forget(stick: Stick, paths: Sequence[Path]) -> Manifest:
+    """Drop the entries of files sik removed from the stick, so `sik verify` misses none."""
+    old = load_manifest(stick)
+    gone = {key_of(stick, path) for path in paths}
+    manifest = Manifest({k: r for k, r in old.files.items() if k not in gone}, old.chunk_size)
     save_manifest(stick, manifest)
     return manifest

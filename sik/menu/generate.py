@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sik.core.errors import SikError
 from sik.core.model import MenuOptions, Plan
 from sik.core.run import find_tool, run
-from sik.core.staged import write_file
+from sik.core.staged import remove_leftovers, write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
@@ -106,6 +106,7 @@ def regenerate(
     """The whole of `sik generate`: the options saved on the stick, changed where an argument
     is not None (and saved again), then scan, plan, render and write."""
     stick.claim()
+    remove_leftovers(stick)  # what a killed `sik add` or generate left: hidden, dead space
     saved = load_options(stick.options_file)
     options = merge_options(saved, timeout=timeout, kernel_args=kernel_args, serial=serial)
     menu = build_menu(stick, options, folders=folders)

@@ -42,6 +42,7 @@ MIN_DATA_SIZE = 64 * MIB
 MIN_DISK_SIZE = ALIGNMENT + BIOS_BOOT_SIZE + ESP_SIZE + MIN_DATA_SIZE + ALIGNMENT
 
 ESP_LABEL = "SIK-EFI"
+BIOS_SECTOR = 512  # GRUB_DISK_SECTOR_SIZE
 
 # pyparted's exceptions share no base class; these are the ones its calls here can raise.
 _PARTED_ERRORS = (
@@ -100,6 +101,7 @@ class DriveLayout:
     data_fs: FsType | None = None
     data_uuid: str | None = None
     esp_uuid: str | None = None
+    sector_size: int = 512  # the target's logical sector size, as libparted reads it
 
 
 # --- image files -------------------------------------------------------------------------------
@@ -158,11 +160,24 @@ def _wipe_ends(target: Path) -> None:
     try:
         size = os.lseek(fd, 0, os.SEEK_END)
         zeros = bytes(min(MIB, size))
-        os.pwrite(fd, zeros, 0)
-        os.pwrite(fd, zeros, size - len(zeros))
+        for offset in (0, size - len(zeros)):
+            if os.pwrite(fd, zeros, offset) != len(zeros):
+                raise DriveError(f"short write to {target} at {offset}")
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_sector_size(target: Path, sector_size: int) -> None:
+    """GRUB's BIOS boot code (boot.img, diskboot) addresses the disk in 512-byte LBAs: on a
+    drive with larger logical sectors (a 4Kn USB-SATA bridge) it would load the wrong bytes and
+    the stick would not boot under BIOS, without a word. Refused instead."""
+    if sector_size != BIOS_SECTOR:
+        raise DriveError(
+            f"{target} has {sector_size}-byte logical sectors; GRUB's BIOS boot code needs "
+            f"{BIOS_SECTOR}-byte sectors",
+            hint="use a drive with 512-byte sectors (most USB flash drives have them)",
+        )
 
 
 def _add_partition(disk: parted.Disk, role: Role, start: int, length: int) -> None:
@@ -189,9 +204,10 @@ def partition(target: Path) -> DriveLayout:
     Everything on ``target`` is lost. The data partition has no filesystem yet; see
     :func:`format`.
     """
-    _wipe_ends(target)
     with _parted_device(target) as device:
         sector = device.sectorSize
+        check_sector_size(target, sector)  # before the first byte is written
+        _wipe_ends(target)
         unit = ALIGNMENT // sector
         try:
             disk = parted.freshDisk(device, "gpt")
@@ -230,6 +246,7 @@ def _layout_of(target: Path, disk: parted.Disk) -> DriveLayout:
         bios_boot=_span(disk, Role.bios_boot),
         esp=_span(disk, Role.esp),
         data=_span(disk, Role.data),
+        sector_size=int(disk.device.sectorSize),
     )
 
 

@@ -31,7 +31,7 @@ def small_stick(tmp_path: Path) -> Iterator[Stick]:
         run(["mount", device, mountpoint])
         try:
             stick = Stick(mountpoint)
-            stick.create_layout()
+            stick.initialise()
             yield stick
         finally:
             run(["umount", mountpoint])

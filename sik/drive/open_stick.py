@@ -75,7 +75,9 @@ def _device_stick(device: Path) -> Iterator[Stick]:
             yield opened
         return
     with exclusive(device), mounted_data_partition(layout) as root:
-        yield Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened.check()
+        yield opened
 
 
 def data_mount(view: SystemView, disk: str, data_start: int) -> str | None:

@@ -28,6 +28,25 @@ def sik(*args: str | Path, code: int = OK, input: str | None = None) -> Result:
     return result
 
 
+def run_sik(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """Run sik as a user does, as its own process (``python -m sik``); the caller checks the
+    exit code (``sik_process`` does it for you)."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="400") | (env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "sik", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd,
+        timeout=timeout,  # a cyclic ISO must not hang sik
+    )
+
+
 def sik_process(
     *args: str | Path,
     code: int = OK,
@@ -35,16 +54,8 @@ def sik_process(
     env: dict[str, str] | None = None,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess[str]:
-    """Run sik as a user does, as its own process (``python -m sik``), and check ``code``."""
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="400") | (env or {})
-    result = subprocess.run(
-        [sys.executable, "-m", "sik", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=cwd,
-        timeout=timeout,
-    )
+    """``run_sik``, and check that it exits with ``code``."""
+    result = run_sik(*args, cwd=cwd, env=env, timeout=timeout)
     assert result.returncode == code, (
         f"sik {' '.join(map(str, args))}: exit {result.returncode}, expected {code}:\n{result.stderr}"
     )

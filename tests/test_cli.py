@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.stick import Stick
+from tests.clirun import run_sik as _sik
 from tests.isobuilder import DEBIAN_LIVE, build_iso
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _sik(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "sik", *args], capture_output=True, text=True, env=env, cwd=cwd
-    )
 
 
 def test_list_json_goes_to_stdout(stick: Stick) -> None:

@@ -12,25 +12,23 @@ from pathlib import Path
 
 import pytest
 from test_wombat import WOMBAT_32
-from typer.testing import CliRunner
 
-from sik.cli import app
 from sik.core.errors import StickError
 from sik.core.stick import Stick
 from sik.menu.options import load_detector_options
 from sik.testkit import build_iso
+from tests.clirun import sik
 
 EXAMPLE = Path(__file__).parent / "plugin_example" / "sik_wombat.py"
 
 
-def _sik(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    return result.exit_code, result.stdout, str(result.exception or "")
+def _sik(*args: str | Path, code: int) -> str:
+    """The command's exception (its one red line) when it fails."""
+    return str(sik(*args, code=code).exception or "")
 
 
 def _rows(stick: Stick, *args: str | Path) -> dict[str, dict[str, object]]:
-    code, out, error = _sik("list", "--stick", stick.root, "--json", *args)
-    assert code == 0, error
+    out = sik("list", "--stick", stick.root, "--json", *args).stdout
     return {row["file"]: row for row in json.loads(out)}
 
 
@@ -60,8 +58,7 @@ def test_a_folder_the_stick_names_is_never_loaded(wombat_stick: Stick, tmp_path:
     (folder / "sik_evil.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     wombat_stick.options_file.write_text('[detectors]\nfolders = ["detectors"]\n', encoding="utf-8")
     assert _rows(wombat_stick)["wombat-3.2.iso"]["entry"] is None
-    code, _, error = _sik("generate", "--stick", wombat_stick.root, "--timeout", "2")
-    assert code == 3, error
+    _sik("generate", "--stick", wombat_stick.root, "--timeout", "2", code=3)
     assert not marker.exists()
     assert "folders" not in wombat_stick.options_file.read_text(encoding="utf-8")
     assert "timeout = 2" in wombat_stick.options_file.read_text(encoding="utf-8")
@@ -80,8 +77,7 @@ def test_folder_named_in_the_users_own_config(
         "linux",
         "iso-wombat-3-2",
     )
-    code, _, error = _sik("generate", "--stick", wombat_stick.root)
-    assert code == 0, error
+    _sik("generate", "--stick", wombat_stick.root, code=0)
     cfg = wombat_stick.grub_cfg.read_text(encoding="utf-8")
     assert "linux (loop)/wombat/vmlinuz-6.1.2 wombat.iso=/boot/iso/wombat-3.2.iso" in cfg
 
@@ -91,8 +87,7 @@ def test_folder_on_the_command_line_and_disable(wombat_stick: Stick, tmp_path: P
     flag = ("--detector-folder", folder)
     wombat_stick.options_file.write_text('[detectors]\ndisable = ["loopback.cfg"]\n')
     assert _rows(wombat_stick, *flag)["wombat-3.2.iso"]["entry"] == "iso-wombat-3-2"
-    code, _, error = _sik("generate", "--stick", wombat_stick.root, *flag)
-    assert code == 0, error
+    _sik("generate", "--stick", wombat_stick.root, *flag, code=0)
     assert "wombat.iso=/boot/iso/wombat-3.2.iso" in wombat_stick.grub_cfg.read_text()
     wombat_stick.options_file.write_text('[detectors]\ndisable = ["wombat"]\n')
     assert _rows(wombat_stick, *flag)["wombat-3.2.iso"]["entry"] is None
@@ -105,17 +100,17 @@ def test_a_folder_others_own_or_may_write_is_refused(
     folder = _folder(tmp_path / "shared", EXAMPLE)
     path = folder if who == "folder" else folder / EXAMPLE.name
     os.chown(path, 4242, 4242)
-    code, _, error = _sik("list", "--stick", wombat_stick.root, "--detector-folder", folder)
-    assert code == 1 and f"{path.name} belongs to user 4242, not to you or root" in error
+    error = _sik("list", "--stick", wombat_stick.root, "--detector-folder", folder, code=1)
+    assert f"{path.name} belongs to user 4242, not to you or root" in error
     os.chown(path, 0, 0)
     path.chmod(0o777 if who == "folder" else 0o666)
-    code, _, error = _sik("list", "--stick", wombat_stick.root, "--detector-folder", folder)
-    assert code == 1 and f"{path.name} may be written by any user" in error
+    error = _sik("list", "--stick", wombat_stick.root, "--detector-folder", folder, code=1)
+    assert f"{path.name} may be written by any user" in error
 
 
 def test_a_missing_folder_is_a_clear_error(stick: Stick, tmp_path: Path) -> None:
-    code, _, error = _sik("list", "--stick", stick.root, "--detector-folder", tmp_path / "nope")
-    assert code == 1 and "detector folder" in error and "is not a directory" in error
+    error = _sik("list", "--stick", stick.root, "--detector-folder", tmp_path / "nope", code=1)
+    assert "detector folder" in error and "is not a directory" in error
 
 
 @pytest.mark.parametrize(

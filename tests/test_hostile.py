@@ -8,7 +8,6 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from sik.core.run import run
 from sik.core.stick import Stick
+from tests.clirun import run_sik as _sik
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, build_iso
 from tests.loopdev import loop_device
 
@@ -24,17 +24,6 @@ SECTOR = 2048
 MIB = 2**20
 # How many ISOs the "full stick" test puts in /boot/iso (the issue asks for 10,000).
 MANY_ISOS = int(os.environ.get("SIK_HOSTILE_MANY", "10000"))
-
-
-def _sik(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="400") | (env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sik", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,  # a cyclic ISO must not hang sik
-    )
 
 
 def _snapshot(root: Path) -> dict[str, str]:

@@ -21,7 +21,7 @@ from sik.drive.guard import DeviceRefused, SystemView, check_target, exclusive
 from sik.drive.install import _drive_at, guard_device, install, recheck_device
 from sik.drive.layout import read_layout
 from tests.clirun import REFUSED, sik_process
-from tests.loopdev import loop_device
+from tests.loopdev import loop_device, loops_backed_by
 
 MIB = 2**20
 pytestmark = pytest.mark.root
@@ -34,14 +34,6 @@ def sik_drive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with loop_device(work / "disk.img", 300 * MIB) as device:
         install(device, fs=FsType.ext4, size=None)
         yield device
-
-
-def _loops_over(backing: Path) -> list[str]:
-    found = []
-    for block in Path("/sys/class/block").glob("loop*/loop/backing_file"):
-        if block.read_text().strip() == os.fspath(backing):
-            found.append(block.parents[1].name)
-    return found
 
 
 def _mountinfo() -> str:
@@ -104,7 +96,7 @@ def test_a_drive_held_exclusively_elsewhere_is_refused(sik_drive: Path) -> None:
         assert f"error: {sik_drive} is in use" in listed.stderr
         updated = sik_process("install", "--update", "--image", sik_drive, code=REFUSED)
         assert f"error: {sik_drive} is in use" in updated.stderr
-    assert _loops_over(sik_drive) == []
+    assert loops_backed_by(sik_drive) == []
 
 
 def test_image_device_names_a_whole_drive(sik_drive: Path) -> None:

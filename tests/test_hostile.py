@@ -17,7 +17,7 @@ from sik.core.run import run
 from sik.core.stick import Stick
 from tests.clirun import run_sik as _sik
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, build_iso
-from tests.loopdev import loop_device
+from tests.loopdev import mounted_ext4
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTOR = 2048
@@ -280,19 +280,12 @@ def test_names_grub_cannot_hold_are_skipped_on_one_line(stick: Stick) -> None:
 @pytest.fixture
 def small_stick(tmp_path: Path) -> Iterator[Stick]:
     """A real 32 MiB ext4 filesystem on a loop device, mounted, with sik's layout."""
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    with loop_device(tmp_path / "fs.img", 32 * MIB) as device:
-        run(["mkfs.ext4", "-q", "-F", "-m", "0", device])
-        run(["mount", device, mountpoint])
-        try:
-            stick = Stick(mountpoint)
-            stick.initialise()
-            build_iso(stick.iso_dir / "old.iso", LOOPBACK)
-            assert _sik("generate", "--stick", mountpoint).returncode == 0
-            yield stick
-        finally:
-            run(["umount", mountpoint])
+    with mounted_ext4(tmp_path, 32 * MIB) as mountpoint:
+        stick = Stick(mountpoint)
+        stick.initialise()
+        build_iso(stick.iso_dir / "old.iso", LOOPBACK)
+        assert _sik("generate", "--stick", mountpoint).returncode == 0
+        yield stick
 
 
 def _fragment_free_space(stick: Stick) -> None:

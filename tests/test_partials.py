@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from sik.core.run import run
 from sik.core.stick import Stick
 from tests.clirun import REFUSED, sik
 from tests.isobuilder import LOOPBACK, build_iso
-from tests.loopdev import loop_device
+from tests.loopdev import mounted_ext4
 
 MIB = 2**20
 pytestmark = pytest.mark.root
@@ -24,17 +23,10 @@ pytestmark = pytest.mark.root
 @pytest.fixture
 def small_stick(tmp_path: Path) -> Iterator[Stick]:
     """A real 40 MiB ext4 filesystem, mounted, with sik's layout."""
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    with loop_device(tmp_path / "fs.img", 40 * MIB) as device:
-        run(["mkfs.ext4", "-q", "-F", "-m", "0", device])
-        run(["mount", device, mountpoint])
-        try:
-            stick = Stick(mountpoint)
-            stick.initialise()
-            yield stick
-        finally:
-            run(["umount", mountpoint])
+    with mounted_ext4(tmp_path, 40 * MIB) as mountpoint:
+        stick = Stick(mountpoint)
+        stick.initialise()
+        yield stick
 
 
 def _iso(path: Path, size: int) -> Path:

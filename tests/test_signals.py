@@ -15,16 +15,9 @@ import pytest
 from sik.core.run import run
 from tests.clirun import ROOT, sik
 from tests.isobuilder import LOOPBACK, build_iso
+from tests.loopdev import loops_backed_by
 
 pytestmark = pytest.mark.root
-
-
-def _loops_of(image: Path) -> list[str]:
-    names = []
-    for backing in Path("/sys/class/block").glob("loop*/loop/backing_file"):
-        if backing.read_text().strip() == os.fspath(image):
-            names.append(backing.parents[1].name)
-    return names
 
 
 def _mounts_of(loops: list[str]) -> list[str]:
@@ -34,14 +27,21 @@ def _mounts_of(loops: list[str]) -> list[str]:
 
 def _leave_nothing(image: Path) -> None:
     """What the test's own cleanup must do when sik did not (before the fix)."""
-    for mountpoint in _mounts_of(_loops_of(image)):
+    for mountpoint in _mounts_of(loops_backed_by(image)):
         run(["umount", mountpoint])
-    for name in _loops_of(image):
+    for name in loops_backed_by(image):
         run(["losetup", "--detach", f"/dev/{name}"])
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_killed_command_leaves_no_mount_and_no_loop_device(tmp_path: Path, signum: int) -> None:
+@pytest.mark.parametrize(
+    ("signum", "when"),
+    [(signal.SIGTERM, "attached"), (signal.SIGTERM, "mounted"), (signal.SIGHUP, "mounted")],
+)
+def test_a_killed_command_leaves_no_mount_and_no_loop_device(
+    tmp_path: Path, signum: int, when: str
+) -> None:
+    """Killed as soon as its loop device exists (losetup or mount may still be running), or
+    once the stick is mounted (in the middle of the copy)."""
     image = tmp_path / "sik.img"
     sik("install", "--image", image, "--size", "700M")
     big = build_iso(tmp_path / "big.iso", LOOPBACK)
@@ -54,16 +54,21 @@ def test_a_killed_command_leaves_no_mount_and_no_loop_device(tmp_path: Path, sig
         text=True,
         env=env,
     )
+
+    def _mounted() -> list[str]:
+        return _mounts_of(loops_backed_by(image))
+
     try:
         deadline = time.monotonic() + 60
-        while not _mounts_of(_loops_of(image)):
+        ready = (lambda: loops_backed_by(image)) if when == "attached" else _mounted
+        while not ready():
             assert process.poll() is None and time.monotonic() < deadline, "sik never mounted"
             time.sleep(0.01)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 128 + signum, stderr
         assert f"interrupted ({signal.Signals(signum).name})" in stderr
-        assert _loops_of(image) == []
+        assert loops_backed_by(image) == []
     finally:
         process.kill()
         process.wait()

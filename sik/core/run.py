@@ -6,8 +6,10 @@ import logging
 import os
 import shlex
 import shutil
+import signal
 import subprocess
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -92,3 +94,31 @@ def while_failing(what: str) -> Iterator[None]:
         yield
     except (SikError, OSError) as exc:
         log.warning("warning: %s failed too: %s", what, getattr(exc, "message", exc))
+
+
+# The signals sik unwinds on (sik/__main__.py): held while a resource is being set up.
+_UNWIND_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextmanager
+def signals_held() -> Iterator[Callable[[], None]]:
+    """Hold off Ctrl-C, SIGTERM and SIGHUP while a mount or loop device is being set up, and
+    yield ``release``, to be called first thing inside the ``try`` whose ``finally`` undoes it:
+    a signal in between would leave the mount or the device behind with no one to undo it.
+    A signal that came meanwhile is delivered at ``release``; leaving the block releases too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None  # signals only ever reach the main thread
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _UNWIND_SIGNALS)
+    held = True
+
+    def release() -> None:
+        nonlocal held
+        if held:
+            held = False
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+    try:
+        yield release
+    finally:
+        release()

@@ -22,7 +22,7 @@ import parted  # pyparted ships no type hints
 
 from sik.core.errors import DriveError, StickError, ToolError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run, while_failing
+from sik.core.run import find_tool, run, signals_held, while_failing
 
 log = logging.getLogger("sik.drive.layout")
 
@@ -309,14 +309,16 @@ def attached(target: Path, span: PartitionSpan) -> Iterator[Path]:
     """Attach one partition of ``target`` as a loop device; detach it on the way out."""
     _require_root(f"reaching partition {span.number} of {target}")
     argv = ["losetup", "--find", "--show", "--offset", str(span.start), "--sizelimit", str(span.size)]
-    device = Path(run([*argv, target], capture=True).stdout.decode().strip())
-    try:
-        _drop_stale_partitions(device)
-        yield device
-    except BaseException:
-        with while_failing(f"detaching {device}"):
-            _detach(device)
-        raise
+    with signals_held() as release:
+        device = Path(run([*argv, target], capture=True).stdout.decode().strip())
+        try:
+            release()
+            _drop_stale_partitions(device)
+            yield device
+        except BaseException:
+            with while_failing(f"detaching {device}"):
+                _detach(device)
+            raise
     _detach(device)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sik.core.errors import StickError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run, while_failing
+from sik.core.run import find_tool, run, signals_held, while_failing
 from sik.drive.layout import DriveLayout, PartitionSpan, attached
 
 log = logging.getLogger("sik.drive.mount")
@@ -142,13 +142,15 @@ def _unmount(device: Path, mountpoint: Path, driver: Driver) -> None:
 @contextmanager
 def _mounted(device: Path, mountpoint: Path, driver: Driver) -> Iterator[None]:
     log.debug("mounting %s on %s with %s", device, mountpoint, driver)
-    run(driver.argv(device, mountpoint))
-    try:
-        yield
-    except BaseException:
-        with while_failing(f"unmounting {mountpoint}"):
-            _unmount(device, mountpoint, driver)
-        raise
+    with signals_held() as release:
+        run(driver.argv(device, mountpoint))
+        try:
+            release()
+            yield
+        except BaseException:
+            with while_failing(f"unmounting {mountpoint}"):
+                _unmount(device, mountpoint, driver)
+            raise
     _unmount(device, mountpoint, driver)
 
 

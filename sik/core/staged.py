@@ -153,3 +153,20 @@ def _remove_if_unheld(path: Path) -> int:
         os.close(fd)
     log.debug("removed %s, left by an interrupted sik (%d bytes)", path, size)
     return size
+
+
+def check_free_space(stick: Stick, needed: int, what: str, hint: str) -> None:
+    """Refuse ``needed`` bytes more than the stick's filesystem has free. A filesystem that
+    reports no size at all (fusefat's statfs says 0 blocks) cannot be checked: the write then
+    finds out, and a staged file leaves nothing behind when it does."""
+    usage = os.statvfs(stick.root)
+    if usage.f_blocks == 0:
+        log.debug("%s reports no size; the free space is not checked", stick.root)
+        return
+    free = usage.f_bavail * usage.f_frsize
+    if needed > free:
+        raise StickError(
+            f"not enough space on the stick{what}: {needed / 2**20:.0f} MiB needed, "
+            f"{free / 2**20:.0f} MiB free",
+            hint=hint,
+        )

@@ -4,13 +4,12 @@ temporary name, synced, then renamed, so an interrupted copy never looks like an
 from __future__ import annotations
 
 import errno
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.errors import IsoReadError, SikError, StickError
-from sik.core.staged import remove_leftovers, staged
+from sik.core.staged import check_free_space, remove_leftovers, staged
 from sik.core.stick import Stick
 from sik.detection.iso import check_iso
 
@@ -91,14 +90,8 @@ def _check_is_iso(source: Path) -> None:
 def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
     """Every file is copied whole beside the one it replaces (if any), which goes only at the
     rename: the peak needs each file's full size free, replaced or not."""
-    needed = sum(j.size for j in jobs)
-    free = shutil.disk_usage(stick.root).free
-    if needed > free:
-        raise StickError(
-            f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, "
-            f"{free / 2**20:.0f} MiB free",
-            hint="remove ISOs from /boot/iso or use a bigger drive",
-        )
+    hint = "remove ISOs from /boot/iso or use a bigger drive"
+    check_free_space(stick, sum(j.size for j in jobs), "", hint)
 
 
 def copy_iso(

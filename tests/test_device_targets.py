@@ -187,3 +187,10 @@ def test_a_zfs_root_protects_every_disk_with_a_pool_member(tmp_path: Path) -> No
         with pytest.raises(DeviceRefused, match="holds the running system's /"):
             check_target(view, device, drive, needed=0, allow_fixed=True, unmount=True)
         check_target(view, device, _drive_at(device, tmp_path), needed=0, allow_fixed=True, unmount=True)
+
+
+def test_update_through_image_works_on_a_drive_nobody_holds(sik_drive: Path) -> None:
+    """The guarded path still does its work: GRUB refreshed while sik holds the drive O_EXCL."""
+    result = sik_process("install", "--update", "--image", sik_drive)
+    assert "GRUB and sik's files refreshed" in result.stderr
+    assert read_layout(sik_drive).data_fs is FsType.ext4 and loops_backed_by(sik_drive) == []

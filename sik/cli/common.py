@@ -35,7 +35,11 @@ app = typer.Typer(
 
 ImageOpt = Annotated[
     Path | None,
-    typer.Option("--image", help="Disk image file of the stick (default ./sik.img).", metavar="FILE"),
+    typer.Option(
+        "--image",
+        help="Disk image file of the stick (default ./sik.img), or the stick's drive, /dev/sdX.",
+        metavar="FILE",
+    ),
 ]
 StickOpt = Annotated[
     Path | None,

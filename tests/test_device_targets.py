@@ -194,3 +194,39 @@ def test_update_through_image_works_on_a_drive_nobody_holds(sik_drive: Path) -> 
     result = sik_process("install", "--update", "--image", sik_drive)
     assert "GRUB and sik's files refreshed" in result.stderr
     assert read_layout(sik_drive).data_fs is FsType.ext4 and loops_backed_by(sik_drive) == []
+
+
+def test_a_data_partition_mounted_through_a_loop_device_is_used_too(
+    sik_drive: Path, tmp_path: Path
+) -> None:
+    """Another sik (or a user) mounted the data partition through a loop device at its offset:
+    that mount is found by the offset, and used."""
+    layout = read_layout(sik_drive)
+    loop = run(
+        ["losetup", "--find", "--show", "--offset", str(layout.data.start), sik_drive], capture=True
+    )
+    device = loop.stdout.decode().strip()
+    mountpoint = tmp_path / "other"
+    mountpoint.mkdir()
+    run(["mount", device, mountpoint])
+    try:
+        listed = sik_process("--debug", "generate", "--image", sik_drive, "--timeout", "4")
+        assert "+ losetup" not in listed.stderr and "+ mount" not in listed.stderr
+        assert "timeout = 4" in (mountpoint / "boot" / "sik" / "sik.toml").read_text()
+    finally:
+        run(["umount", mountpoint])
+        run(["losetup", "--detach", device])
+
+
+def test_another_mounted_partition_is_named(sik_drive: Path, tmp_path: Path) -> None:
+    """The desktop mounted the ESP but not the data partition: sik cannot hold the drive
+    exclusively, and says which mount stands in the way. (fusefat stands in for vfat, which
+    this kernel lacks; as fuseblk, its mount carries the partition's device number.)"""
+    esp, node = tmp_path / "esp", _partition_node(sik_drive, 2)
+    esp.mkdir()
+    run(["fusefat", "-o", f"ro,blkdev,fsname={node}", node, esp])
+    try:
+        result = sik_process("list", "--image", sik_drive, code=REFUSED)
+        assert f"has mounted filesystems other than its data partition: {esp}" in result.stderr
+    finally:
+        run(["umount", esp])

@@ -62,7 +62,13 @@ def _device_stick(device: Path) -> Iterator[Stick]:
     not erased (never the running system's disk, nothing built on it); then its data
     partition where it is already mounted (a desktop mounts sticks on its own), or mounted by
     sik while sik holds the drive exclusively. One filesystem is never mounted twice."""
-    from sik.drive.guard import SystemView, exclusive, refuse_system_disk
+    from sik.drive.guard import (
+        DeviceRefused,
+        SystemView,
+        exclusive,
+        mounts_on,
+        refuse_system_disk,
+    )
     from sik.drive.layout import read_layout
     from sik.drive.mount import mounted_data_partition
 
@@ -74,6 +80,12 @@ def _device_stick(device: Path) -> Iterator[Stick]:
         with open_stick(None, Path(where)) as opened:
             yield opened
         return
+    others = [m.mountpoint for m in mounts_on(view, name)]
+    if others:  # the ESP, say: sik could not hold the drive exclusively
+        raise DeviceRefused(
+            f"{device} has mounted filesystems other than its data partition: {', '.join(others)}",
+            hint="unmount them, or mount the data partition and pass --stick MOUNTPOINT",
+        )
     with exclusive(device), mounted_data_partition(layout) as root:
         opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
         opened.check()

@@ -317,16 +317,19 @@ def attached(target: Path, span: PartitionSpan) -> Iterator[Path]:
             yield device
         except BaseException:
             with while_failing(f"detaching {device}"):
-                _detach(device)
+                # No wait: after a failure the device may stay mounted (a busy unmount), and
+                # the user should read the error now, not in ten seconds.
+                _detach(device, wait=False)
             raise
     _detach(device)
 
 
-def _detach(device: Path) -> None:
+def _detach(device: Path, *, wait: bool = True) -> None:
     # If something still holds the device, the kernel defers the detach to the last close
     # instead of failing, so this never strands the device.
     run(["losetup", "--detach", device])
-    _wait_until_detached(device)
+    if wait:
+        _wait_until_detached(device)
 
 
 def _wait_until_detached(device: Path, timeout: float = 10.0) -> None:

@@ -209,6 +209,8 @@ class LazyDetectors:
 
     def __init__(self, folders: Sequence[Path] = (), disabled: Iterable[str] = ()) -> None:
         self.folders, self.disabled = tuple(folders), tuple(disabled)
+        for folder in self.folders:  # refused on a warm run too, not only when loading
+            check_trusted(folder)
         self._loaded: tuple[LoadedDetector, ...] | None = None
 
     def key(self) -> str | None:

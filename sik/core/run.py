@@ -102,10 +102,12 @@ _UNWIND_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 @contextmanager
 def signals_held() -> Iterator[Callable[[], None]]:
-    """Hold off Ctrl-C, SIGTERM and SIGHUP while a mount or loop device is being set up, and
+    """Hold off Ctrl-C, SIGTERM and SIGHUP while a loop device is being set up, and
     yield ``release``, to be called first thing inside the ``try`` whose ``finally`` undoes it:
-    a signal in between would leave the mount or the device behind with no one to undo it.
-    A signal that came meanwhile is delivered at ``release``; leaving the block releases too."""
+    a signal in between would leave the device behind with no one to undo it. A signal that
+    came meanwhile is delivered at ``release``; leaving the block releases too. The program run
+    meanwhile inherits the blocked signals: fine for one that exits (losetup), not for one that
+    stays behind as a daemon (a FUSE driver)."""
     if threading.current_thread() is not threading.main_thread():
         yield lambda: None  # signals only ever reach the main thread
         return

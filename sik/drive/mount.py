@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sik.core.errors import StickError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run, signals_held, while_failing
+from sik.core.run import find_tool, run, while_failing
 from sik.drive.layout import DriveLayout, PartitionSpan, attached
 
 log = logging.getLogger("sik.drive.mount")
@@ -142,15 +142,17 @@ def _unmount(device: Path, mountpoint: Path, driver: Driver) -> None:
 @contextmanager
 def _mounted(device: Path, mountpoint: Path, driver: Driver) -> Iterator[None]:
     log.debug("mounting %s on %s with %s", device, mountpoint, driver)
-    with signals_held() as release:
+    # The mount runs inside the try: a signal while `mount` runs (the kernel may have mounted
+    # already) still unmounts. Signals are not held off here as for losetup, because a FUSE
+    # driver stays behind as a daemon and would inherit them blocked.
+    try:
         run(driver.argv(device, mountpoint))
-        try:
-            release()
-            yield
-        except BaseException:
+        yield
+    except BaseException:
+        if os.path.ismount(mountpoint):
             with while_failing(f"unmounting {mountpoint}"):
                 _unmount(device, mountpoint, driver)
-            raise
+        raise
     _unmount(device, mountpoint, driver)
 
 

@@ -46,12 +46,6 @@ class BootStick:
     titles: dict[str, str]  # STICK_NAMES key -> the entry's title in the menu
 
 
-def booting(title: str) -> str:
-    """What GRUB prints on the console as it starts an entry (normal/menu_text.c,
-    notify_booting): proof of *which* entry ran where two entries start the same program."""
-    return f"Booting `{title}'"
-
-
 @pytest.fixture(scope="session")
 def fixture_isos() -> FixtureIsos:
     return build_fixture_isos()

@@ -14,17 +14,11 @@ from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.stick import Stick
+from tests.clirun import run_sik as _sik
 from tests.isobuilder import DEBIAN_LIVE, build_iso
 from tests.loopdev import loop_device
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _sik(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "sik", *args], capture_output=True, text=True, env=env, cwd=cwd
-    )
 
 
 def test_list_json_goes_to_stdout(stick: Stick) -> None:

@@ -112,7 +112,7 @@ def test_ctrl_c_at_the_prompt_exits_130_and_erases_nothing(tmp_path: Path) -> No
     """SIGINT while `sik install DEVICE` waits for the device's name to be typed back."""
     with loop_device(tmp_path / "disk.img", 256 * 2**20) as device:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        argv = [sys.executable, "-m", "sik", "install", str(device), "--force"]
+        argv = [sys.executable, "-m", "sik", "install", str(device), "--allow-fixed-disk"]
         pipe = subprocess.PIPE
         with subprocess.Popen(argv, env=env, stdin=pipe, stdout=pipe, stderr=pipe) as proc:
             assert proc.stdout and proc.stderr

@@ -68,7 +68,8 @@ def test_a_killed_command_leaves_no_mount_and_no_loop_device(
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 128 + signum, stderr
         assert f"interrupted ({signal.Signals(signum).name})" in stderr
-        assert loops_backed_by(image) == []
+        left = loops_backed_by(image)
+        assert left == [], f"{left} left attached, mounted on {_mounted()}; sik said: {stderr}"
     finally:
         process.kill()
         process.wait()

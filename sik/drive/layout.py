@@ -320,22 +320,22 @@ def attached(target: Path, span: PartitionSpan, *, read_only: bool = False) -> I
             yield device
         except BaseException:
             with while_failing(f"detaching {device}"):
-                # No wait: after a failure the device may stay mounted (a busy unmount), and
-                # the user should read the error now, not in ten seconds.
-                _detach(device, wait=False)
+                # A short wait: after a failure the device may stay mounted (a busy unmount),
+                # and the user should read the error now, not in ten seconds; but an unmount
+                # that did happen releases the device within a moment, and then it is gone.
+                _detach(device, timeout=3.0)
             raise
     _detach(device)
 
 
-def _detach(device: Path, *, wait: bool = True) -> None:
+def _detach(device: Path, *, timeout: float = 10.0) -> None:
     # If something still holds the device, the kernel defers the detach to the last close
     # instead of failing, so this never strands the device.
     run(["losetup", "--detach", device])
-    if wait:
-        _wait_until_detached(device)
+    _wait_until_detached(device, timeout)
 
 
-def _wait_until_detached(device: Path, timeout: float = 10.0) -> None:
+def _wait_until_detached(device: Path, timeout: float) -> None:
     """Give a deferred detach a moment to happen, so the device is gone when we return.
 
     Recent kernels release a block device shortly after umount returns, not before; until

@@ -11,8 +11,8 @@ import pytest
 from sik.core.model import Firmware
 from sik.drive.open_stick import open_stick
 from sik.menu.grubenv import read_env
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import MEMTEST_MARKER, SERIAL_MENU, STICK_NAMES
-from tests.boot.qemu import boot_until
 from tests.clirun import sik
 from tests.fixtures.liveisos import FixtureIsos
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from sik.core.model import Firmware
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import SERIAL_MENU
-from tests.boot.qemu import boot_until
 from tests.clirun import SKIPPED, sik
 from tests.fixtures.liveisos import FixtureIsos
 

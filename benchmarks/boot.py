@@ -21,7 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bootmedia import SUBJECTS, Subject, bootable_subjects, choose_entry, make_stick
+from benchmarks.bootmedia import (
+    SUBJECTS,
+    Subject,
+    bootable_subjects,
+    choose_entry,
+    make_stick,
+    stick_filesystem,
+)
 from benchmarks.bootreport import Sample, markdown
 from benchmarks.bootrun import Medium, boot, read_log
 from benchmarks.inputs import cache_root
@@ -31,6 +38,7 @@ from tests.fixtures.liveisos import build_fixture_isos
 
 RESULTS = Path(__file__).with_name("BOOT-RESULTS.md")
 SAMPLES = "samples.jsonl"  # in the logs folder: one line per boot, for --from-logs
+STICK_FS = "stick-fs.txt"  # in the logs folder: the sik stick's data filesystem, for --from-logs
 # The smoke run: the fixture and firmware that boot fastest here, once on each medium.
 QUICK_ISO, QUICK_FIRMWARE = "dracut_live", Firmware.bios
 
@@ -39,6 +47,7 @@ QUICK_ISO, QUICK_FIRMWARE = "dracut_live", Firmware.bios
 class Plan:
     keys: tuple[str, ...]
     firmwares: tuple[Firmware, ...]
+    media: tuple[Medium, ...]
     runs: int
     timeout: float
 
@@ -46,12 +55,13 @@ class Plan:
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     started = time.monotonic()
+    media = tuple(m for m in Medium if not (options.no_cd and m is Medium.cd))
     if options.quick:
-        plan = Plan((QUICK_ISO,), (QUICK_FIRMWARE,), 1, options.timeout)
+        plan = Plan((QUICK_ISO,), (QUICK_FIRMWARE,), media, 1, options.timeout)
     else:
         keys = tuple(options.iso or SUBJECTS)
         firmwares = tuple(Firmware(f) for f in options.firmware or ("bios", "uefi"))
-        plan = Plan(keys, firmwares, options.runs, options.timeout)
+        plan = Plan(keys, firmwares, media, options.runs, options.timeout)
     cache = options.cache or cache_root()
     results = options.results or (None if options.quick else RESULTS)
     if options.from_logs:
@@ -59,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         plan = _plan_of(samples, options.timeout)
         subjects = bootable_subjects(cache, plan.keys, _say)
         seconds = max(s.started + s.seconds for s in samples) - min(s.started for s in samples)
-        _report(samples, subjects, plan, results, seconds, options.note)
+        fs_file = options.from_logs / STICK_FS
+        stick_fs = fs_file.read_text().strip() if fs_file.exists() else "not recorded"
+        _report(samples, subjects, plan, stick_fs, results, seconds, options.note)
         return 0
     logs = options.logs or cache / "boot" / "logs"
     shutil.rmtree(logs, ignore_errors=True)  # only the last run's consoles are kept
@@ -69,13 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         stick = Path(work) / "sik.img"
         _say("making the sik stick with the sik CLI (install, generate, add)")
         make_stick(stick, subjects)
+        stick_fs = stick_filesystem(stick)
+        (logs / STICK_FS).write_text(stick_fs + "\n")
 
         def after_round(samples: list[Sample]) -> None:
             elapsed = time.monotonic() - started
-            _report(samples, subjects, plan, results, elapsed, options.note, final=False)
+            _report(samples, subjects, plan, stick_fs, results, elapsed, options.note, final=False)
 
         samples = run_rounds(plan, subjects, stick, logs, after_round)
-    _report(samples, subjects, plan, results, time.monotonic() - started, options.note)
+    elapsed = time.monotonic() - started
+    _report(samples, subjects, plan, stick_fs, results, elapsed, options.note)
     return 0 if all(sample.found for sample in samples) else 1
 
 
@@ -83,12 +98,13 @@ def _report(
     samples: list[Sample],
     subjects: list[Subject],
     plan: Plan,
+    stick_fs: str,
     results: Path | None,
     seconds: float,
     note: str,
     final: bool = True,
 ) -> None:
-    text = markdown(samples, subjects, plan.firmwares, plan.runs, seconds, note)
+    text = markdown(samples, subjects, plan.firmwares, plan.media, plan.runs, stick_fs, seconds, note)
     if results is not None:
         results.write_text(text)
     if final:
@@ -105,11 +121,11 @@ def run_rounds(
     after_round: Callable[[list[Sample]], object],
 ) -> list[Sample]:
     samples: list[Sample] = []
-    total = plan.runs * len(subjects) * len(plan.firmwares) * len(Medium)
+    total = plan.runs * len(subjects) * len(plan.firmwares) * len(plan.media)
     for run in range(1, plan.runs + 1):
         for subject in subjects:
             for firmware in plan.firmwares:
-                for medium in _order(run):
+                for medium in _order(run, plan.media):
                     sample = _boot_once(subject, firmware, medium, run, stick, logs, plan.timeout)
                     samples.append(sample)
                     _say(f"[{len(samples)}/{total}] {sample.describe()}")
@@ -117,13 +133,12 @@ def run_rounds(
     return samples
 
 
-def _order(run: int) -> list[Medium]:
+def _order(run: int, media: tuple[Medium, ...]) -> list[Medium]:
     """The media in the order round ``run`` boots them: each round starts one further on (sik,
     dd, CD; then dd, CD, sik; ...), so no medium always comes first after the machine was idle
     or always follows a given one."""
-    media = list(Medium)
     shift = (run - 1) % len(media)
-    return media[shift:] + media[:shift]
+    return [*media[shift:], *media[:shift]]
 
 
 def _boot_once(
@@ -175,7 +190,8 @@ def load_samples(logs: Path) -> list[Sample]:
 def _plan_of(samples: list[Sample], timeout: float) -> Plan:
     keys = tuple(k for k in SUBJECTS if any(s.key == k for s in samples))
     firmwares = tuple(f for f in Firmware if any(s.firmware is f for s in samples))
-    return Plan(keys, firmwares, max(s.run for s in samples), timeout)
+    media = tuple(m for m in Medium if any(s.medium is m for s in samples))
+    return Plan(keys, firmwares, media, max(s.run for s in samples), timeout)
 
 
 def _say(line: str) -> None:
@@ -194,6 +210,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=int, default=3, help="rounds; figures are medians (default 3)")
     parser.add_argument("--iso", action="append", choices=list(SUBJECTS), help="only this fixture")
     parser.add_argument("--firmware", action="append", choices=["bios", "uefi"], help="only this one")
+    parser.add_argument(
+        "--no-cd",
+        action="store_true",
+        help="boot the sik stick and the dd'd stick only: the CD is a reference, and leaving it"
+        " out saves a third of the time",
+    )
     parser.add_argument(
         "--timeout", type=float, default=600, help="seconds a boot may take (default 600)"
     )

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from sik.core.run import Arg, run
 from sik.detection.iso import open_iso
+from sik.drive.layout import read_layout
 from tests.fixtures.liveisos import build_fixture_isos
 
 # Bump when the recipe below changes, so cached bootable ISOs built the old way are not reused.
@@ -158,6 +159,13 @@ def make_stick(image: Path, subjects: list[Subject]) -> None:
     options = ["--kernel-args", KERNEL_ARGS, "--serial", "--timeout", "0"]
     run([*sik, "generate", "--image", image, *options], capture=True)
     run([*sik, "add", "--image", image, *(s.iso for s in subjects)], capture=True)
+
+
+def stick_filesystem(image: Path) -> str:
+    """The sik stick's data filesystem as blkid names it (what `sik install` chose by default):
+    the initramfs mounts it to reach the ISO file, so the figures hold for that filesystem."""
+    layout = read_layout(image)
+    return str(layout.data_fs) if layout.data_fs else "unknown"
 
 
 def choose_entry(image: Path, subject: Subject) -> None:

@@ -100,14 +100,17 @@ class _Figures:
 
 
 def summary_table(
-    figures: _Figures, subjects: Sequence[Subject], firmwares: Sequence[Firmware]
+    figures: _Figures,
+    subjects: Sequence[Subject],
+    firmwares: Sequence[Firmware],
+    media: Sequence[Medium],
 ) -> list[str]:
-    media = [m.describe() for m in Medium]
-    head = ["ISO", "firmware", *media, "sik / dd", "sik / dd, QEMU's CPU", "where sik's extra time goes"]
+    names = [m.describe() for m in media]
+    head = ["ISO", "firmware", *names, "sik / dd", "sik / dd, QEMU's CPU", "where sik's extra time goes"]
     rows = [_row(head), _row(["---"] * len(head))]
     for subject in subjects:
         for firmware in firmwares:
-            cells = [_cell(figures, (subject.key, firmware, m)) for m in Medium]
+            cells = [_cell(figures, (subject.key, firmware, m)) for m in media]
             ratios = [figures.ratio(subject.key, firmware, f) for f in ("total", "cpu")]
             where = _where(figures, subject.key, firmware)
             rows.append(_row([subject.title, firmware_label(firmware), *cells, *ratios, where]))
@@ -133,14 +136,17 @@ def _where(figures: _Figures, key: str, firmware: Firmware) -> str:
 
 
 def phase_table(
-    figures: _Figures, subjects: Sequence[Subject], firmwares: Sequence[Firmware]
+    figures: _Figures,
+    subjects: Sequence[Subject],
+    firmwares: Sequence[Firmware],
+    media: Sequence[Medium],
 ) -> list[str]:
     phases = [PHASES[name] for name in MILESTONES]
     head = ["ISO", "firmware", "medium", *phases, "total", "QEMU's CPU", "booted"]
     rows = [_row(head), _row(["---"] * len(head))]
     for subject in subjects:
         for firmware in firmwares:
-            for medium in Medium:
+            for medium in media:
                 cell = (subject.key, firmware, medium)
                 spent = [_num(figures.phase(cell, name)) for name in MILESTONES]
                 figures_ = [_num(figures.total(cell)), _num(figures.cpu(cell))]
@@ -162,7 +168,9 @@ def markdown(
     samples: Sequence[Sample],
     subjects: Sequence[Subject],
     firmwares: Sequence[Firmware],
+    media: Sequence[Medium],
     runs: int,
+    stick_fs: str,
     seconds: float,
     note: str,
 ) -> str:
@@ -185,21 +193,23 @@ def markdown(
         "## Boot time",
         "",
         f"Seconds from power-on to the booted system's marker on the serial console, median of {rounds}"
-        " boots each, interleaved (the three media one after the other for each ISO and firmware, each"
-        " round starting with the next medium: sik, dd, CD; dd, CD, sik; ...).",
+        f" boots each, interleaved (the {len(media)} media one after the other for each ISO and"
+        f" firmware, each round starting with the next medium: {_rotation(media)}, ...)."
+        f" The sik stick's data partition is {stick_fs} (`sik install`'s default).",
+        *([] if Medium.cd in media else ["The CD was left out of this run (`--no-cd`)."]),
         "",
-        *summary_table(figures, subjects, firmwares),
+        *summary_table(figures, subjects, firmwares, media),
         "",
         "## Milestones",
         "",
         "Median seconds spent in each phase (docs/benchmarks.md says which console line ends each);"
         " medians of phases need not add up to the median total.",
         "",
-        *phase_table(figures, subjects, firmwares),
+        *phase_table(figures, subjects, firmwares, media),
         "",
         "## How",
         "",
-        *_how(subjects),
+        *_how(subjects, media, stick_fs),
         "",
         "## Machine",
         "",
@@ -208,19 +218,25 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def _how(subjects: Sequence[Subject]) -> list[str]:
+def _rotation(media: Sequence[Medium]) -> str:
+    """The first two rounds' order, as benchmarks.boot runs them: "sik, dd, CD; dd, CD, sik"."""
+    names = [m.value if m is not Medium.cd else "CD" for m in media]
+    return f"{', '.join(names)}; {', '.join([*names[1:], names[0]])}"
+
+
+def _how(subjects: Sequence[Subject], media: Sequence[Medium], stick_fs: str) -> list[str]:
     qemu = machine_argv(Firmware.bios, Path("WORK"), MEMORY_MB)
     qemu[0] = Path(qemu[0]).name
     version = _first_line("qemu-system-x86_64", "--version")
     return [
         f"- QEMU ({version}): `{shlex.join(qemu)}` (under UEFI also OVMF's code and a fresh copy of"
         " its variables as pflash drives), then the medium and `-serial stdio`:",
-        *(f"  - {m.describe()}: `{shlex.join(m.drive_argv(Path('IMAGE')))}`" for m in Medium),
+        *(f"  - {m.describe()}: `{shlex.join(m.drive_argv(Path('IMAGE')))}`" for m in media),
         f"- every kernel gets `{KERNEL_ARGS}` (sik's menu through `sik generate --kernel-args`, the"
         " ISO's own menu edited: benchmarks/bootmedia.py says how and why);",
         f"- ISOs: the boot-tested fixtures ({', '.join(s.iso.name for s in subjects)}), made bootable"
         f" as hybrid ISOs, cached in {subjects[0].iso.parent}; the sik stick is made anew by this"
-        " checkout's sik CLI at every run.",
+        f" checkout's sik CLI at every run (`sik install`, default filesystem: {stick_fs}).",
     ]
 
 

@@ -31,6 +31,8 @@ _KEYS = {
     "edition",
     "persistence",
     "title",
+    "medium",
+    "medium_detail",
 }
 
 

@@ -213,6 +213,17 @@ class _LazyView:
                 break
             pos += 32
         return None
+    # --- sik's own use: where a file's bytes are ----------------------------------------------
+
+    def ranges(self, path: str | PurePosixPath) -> tuple[tuple[int, int], ...] | None:
+        """The (byte offset, length) parts of a regular file in the image, in order, or None
+        when there is no such file or a part runs past the end of the image."""
+        entry = self._lookup(path)
+        if entry is None or entry.is_dir:
+            return None
+        if any(offset + length > self._size for offset, length in entry.extents):
+            return None
+        return entry.extents
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -463,6 +474,29 @@ def open_iso(path: Path) -> Iterator[IsoBytes]:
             yield view
         finally:
             view.close()
+
+
+def file_ranges(view: IsoView, path: str | PurePosixPath) -> tuple[tuple[int, int], ...] | None:
+    """Where a file's bytes are in the image (sik's own readers: initrds, squashfs, udebs)."""
+    return view.ranges(path) if isinstance(view, _LazyView) else None
+
+
+def read_ranges(path: Path, ranges: tuple[tuple[int, int], ...], limit: int | None = None) -> bytes:
+    """The bytes of a file of the image at ``path``, given its ranges; at most ``limit``."""
+    out = bytearray()
+    try:
+        with open(path, "rb") as f:
+            for offset, length in ranges:
+                want = length if limit is None else min(length, limit - len(out))
+                if want <= 0:
+                    break
+                data = os.pread(f.fileno(), want, offset)
+                if len(data) != want:
+                    raise IsoReadError(f"{path.name}: short read at byte {offset}")
+                out += data
+    except OSError as exc:
+        raise IsoReadError(f"{path.name}: cannot read: {exc.strerror}") from exc
+    return bytes(out)
 
 
 def check_iso(path: Path) -> None:

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from sik.core.model import BootEntry, Detection, IsoFile, MenuOptions, ScanResult
+from sik.core.model import BootEntry, Detection, IsoFile, Medium, MenuOptions, ScanResult
 from sik.core.stick import ISO_DIR
 from sik.detection.detect import Probe, Verdict, detect
+from sik.menu.medium import needs_facts
+from sik.menu.mediumfacts import detached_facts
 from sik.menu.plan import PlannedIso, plan
 
 
@@ -29,23 +31,42 @@ def explain_iso(
 def planned(path: Path, volume_id: str, verdict: Verdict) -> PlannedIso:
     # Where the ISO would sit on a stick, to show the command line it would get there.
     scan = ScanResult(IsoFile(ISO_DIR / path.name, path.stat().st_size, volume_id), verdict.outcome)
-    _, (row,) = plan([scan], MenuOptions(), None)
+    detection = scan.detection
+    facts = {}
+    if detection is not None and needs_facts(detection, str(scan.iso.path), None, None):
+        facts[scan.iso.path] = detached_facts(path, detection)
+    _, (row,) = plan([scan], MenuOptions(), None, facts=facts)
     return row
 
 
 def summary(name: str, row: PlannedIso) -> str:
     detection = row.scan.detection
     if row.entry is not None and detection is not None:
-        return f"{name}: {row.entry.title} via {detection.method}"
+        medium = f", {row.medium.summary}" if row.medium else ""
+        return f"{name}: {row.entry.title} via {detection.method}{medium}"
     return f"{name}: unsupported: {row.notes[0]}"
 
 
 def explain_lines(verdict: Verdict, row: PlannedIso) -> list[str]:
     lines = [f"  why: {verdict.why}"]
+    if row.medium is not None:
+        lines += _medium_lines(row)
     if row.entry is not None:
         lines += _entry_lines(row.entry)
     for probe in verdict.probes:
         lines += _probe_lines(probe)
+    return lines
+
+
+def _medium_lines(row: PlannedIso) -> list[str]:
+    """The medium ladder, rung by rung: why each earlier one did not apply."""
+    assert row.medium is not None
+    lines = [f"  medium: {row.medium.summary if row.medium.medium else 'none'}"]
+    lines += [
+        f"    not {medium}: {why}"
+        for medium, why in row.medium.refused
+        if why and medium is not Medium.grub
+    ]
     return lines
 
 
@@ -81,6 +102,9 @@ def explain_json(path: Path, verdict: Verdict, row: PlannedIso) -> dict[str, obj
         "title": row.entry.title if row.entry else None,
         "entry": asdict(row.entry) if row.entry else None,
         "notes": list(row.notes),
+        "medium": str(row.medium.medium) if row.medium and row.medium.medium else None,
+        "medium_detail": row.medium.detail if row.medium else None,
+        "medium_refused": [[str(m), why] for m, why in row.medium.refused] if row.medium else [],
         "why": verdict.why,
         "matches": [name for name, _, _ in verdict.matches],
         "detectors": [_probe_json(p) for p in verdict.probes],

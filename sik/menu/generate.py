@@ -6,12 +6,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from sik.core.errors import SikError
-from sik.core.model import MenuOptions, Plan
+from sik.core.model import IsoFacts, MenuOptions, Plan
 from sik.core.run import run
 from sik.core.staged import write_file
 from sik.core.stick import Stick
@@ -19,9 +20,17 @@ from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
 from sik.detection.plugins import LazyDetectors
 from sik.detection.scan import scan_stick
+from sik.menu.mediumfacts import gather_facts
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
-from sik.menu.options import dump_options, load_detector_options, load_options, merge_options
+from sik.menu.options import (
+    dump_options,
+    load_detector_options,
+    load_medium_preferences,
+    load_options,
+    merge_options,
+)
 from sik.menu.plan import PlannedIso, plan
+from sik.menu.vcdinitrds import forget_other_vcd_initrds, write_vcd_initrds
 
 if TYPE_CHECKING:
     from sik.detection.detect import LoadedDetector
@@ -34,6 +43,7 @@ class Menu:
     grub_cfg: str
     customizations: StickCustomizations = StickCustomizations()
     key: str = ""  # the menu cache's name for what was rendered (sik/menu/menucache.py)
+    facts: Mapping[PurePosixPath, IsoFacts] = field(default_factory=dict)  # for virtual CDs
 
 
 def plan_stick(
@@ -43,6 +53,16 @@ def plan_stick(
     found: StickCustomizations | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
     """Scan, detect and plan without rendering: all that `sik list` needs."""
+    menu_plan, rows, _ = _plan_with_facts(stick, options, detectors, found)
+    return menu_plan, rows
+
+
+def _plan_with_facts(
+    stick: Stick,
+    options: MenuOptions | None,
+    detectors: tuple[LoadedDetector, ...] | None,
+    found: StickCustomizations | None,
+) -> tuple[Plan, tuple[PlannedIso, ...], Mapping[PurePosixPath, IsoFacts]]:
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
     if detectors is None:
@@ -51,7 +71,10 @@ def plan_stick(
     else:
         results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
-    return plan(results, options, stick.fs, stick.uuid, found)
+    prefer = load_medium_preferences(stick.options_file)
+    facts = gather_facts(stick, results, prefer)
+    menu_plan, rows = plan(results, options, stick.fs, stick.uuid, found, facts, prefer)
+    return menu_plan, rows, facts
 
 
 def build_menu(
@@ -59,7 +82,7 @@ def build_menu(
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
     found = read_customizations(stick)
-    menu_plan, rows = plan_stick(stick, options, detectors, found)
+    menu_plan, rows, facts = _plan_with_facts(stick, options, detectors, found)
     templates = stick.templates_dir
     key = menu_key(menu_plan, templates)
     text = cached_menu(stick, key)
@@ -67,7 +90,7 @@ def build_menu(
         from sik.menu.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
 
         text = render_grub_cfg(menu_plan, user_templates=templates)
-    return Menu(menu_plan, rows, text, found, key)
+    return Menu(menu_plan, rows, text, found, key, facts)
 
 
 @dataclass(frozen=True)
@@ -163,15 +186,20 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
         check_grub_script(data)
     # The initrds first: a new grub.cfg must never name one that is not there yet.
     write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
+    write_vcd_initrds(stick, menu.plan.entries, menu.facts)
     kept = load_detector_options(stick.options_file)
-    write_file(stick.options_file, dump_options(menu.plan.options, kept).encode())
+    medium = load_medium_preferences(stick.options_file)
+    write_file(stick.options_file, dump_options(menu.plan.options, kept, medium).encode())
     if menu.key:
         remember_menu(stick, menu.key, data)
     if old == data:
+        forget_other_vcd_initrds(stick, menu.plan.entries)
         return False
     if old is not None:
         write_file(stick.grub_cfg_old, old)
-    return write_file(stick.grub_cfg, data)
+    changed = write_file(stick.grub_cfg, data)
+    forget_other_vcd_initrds(stick, menu.plan.entries)
+    return changed
 
 
 def check_grub_script(data: bytes) -> None:

@@ -41,6 +41,16 @@ class ListRow:
     customizations: tuple[str, ...]
     # Whether its entry starts with Secure Boot on, and why (None for an ISO without an entry).
     secure_boot: SecureBootFacts | None = None
+    # How the booted system finds the ISO (sik/menu/medium.py), e.g. "virtual CD", and what that
+    # means for this ISO ("loop device at the file's offset", "needs about 900 MiB of RAM").
+    medium: str | None = None
+    medium_detail: str | None = None
+
+    @property
+    def shown_medium(self) -> str:
+        if not self.medium:
+            return "—"
+        return f"{self.medium} ({self.medium_detail})" if self.medium_detail else self.medium
 
     @property
     def shown_title(self) -> str:
@@ -79,4 +89,6 @@ def _row(row: PlannedIso, plan: Plan, found: StickCustomizations) -> ListRow:
         menu=MenuRef(submenu.id, submenu.title) if submenu else None,
         customizations=applicable(d.method, found, name) if d else (),
         secure_boot=row.scan.secure_boot if row.entry else None,
+        medium=str(row.entry.medium) if row.entry else None,
+        medium_detail=row.medium.detail if row.entry and row.medium else None,
     )

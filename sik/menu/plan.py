@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 from sik.core.model import (
     BootEntry,
     BootMethod,
     Detection,
     FsType,
+    IsoFacts,
+    Medium,
     MenuOptions,
     Plan,
     ScanResult,
@@ -19,11 +22,11 @@ from sik.core.model import (
     Unsupported,
 )
 from sik.customize.hooks import StickCustomizations, customize_entry
+from sik.customize.vcd import vcd_initrds
 from sik.detection.facts import version_key
+from sik.menu.medium import NO_FACTS, MediumChoice, choose_medium
 
-# Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
-# split /proc/cmdline on white space, and the kernel gives double quotes a meaning of their
-# own, so such a path cannot contain either.
+# Methods whose initrd receives the ISO's path on the kernel command line.
 _PATH_ON_CMDLINE = frozenset(
     {
         BootMethod.live_boot,
@@ -42,7 +45,6 @@ _PATH_ON_CMDLINE = frozenset(
 )
 # Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.
 _NEEDS_KERNEL = _PATH_ON_CMDLINE | {BootMethod.linux}
-_CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -54,6 +56,7 @@ class PlannedIso:
     entry: BootEntry | None
     status: str  # "ok", "warning" or "unsupported"
     notes: tuple[str, ...]
+    medium: MediumChoice | None = None  # how the booted system finds the ISO, and why
 
 
 def plan(
@@ -62,33 +65,43 @@ def plan(
     fs: FsType | None,
     data_uuid: str | None = None,
     customizations: StickCustomizations | None = None,
+    facts: Mapping[PurePosixPath, IsoFacts] | None = None,
+    prefer: Mapping[str, Medium] | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
-    """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines."""
+    """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines.
+    ``facts`` holds what sik/menu/generate.py learnt of the ISOs that may need more than their
+    own ISO-file parameter (keyed by ISO path); ``prefer`` a medium per ISO file name, asked for
+    in sik.toml."""
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
-    found = customizations or StickCustomizations()
+    stick = _StickFacts(
+        fs, data_uuid, customizations or StickCustomizations(), facts or {}, prefer or {}
+    )
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
-        rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found))
+        rows.append(_plan_one(result, options, used_ids, stick))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
     plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid)
     return plan_, tuple(rows)
 
 
+@dataclass(frozen=True)
+class _StickFacts:
+    fs: FsType | None
+    data_uuid: str | None
+    found: StickCustomizations
+    facts: Mapping[PurePosixPath, IsoFacts]
+    prefer: Mapping[str, Medium]
+
+
 def _plan_one(
-    result: ScanResult,
-    options: MenuOptions,
-    fs: FsType | None,
-    used_ids: set[str],
-    data_uuid: str | None,
-    found: StickCustomizations,
+    result: ScanResult, options: MenuOptions, used_ids: set[str], stick: _StickFacts
 ) -> PlannedIso:
     detection = result.detection
     if detection is None:
         assert isinstance(result.outcome, Unsupported)
         return PlannedIso(result, None, "unsupported", (result.outcome.reason,))
-    if detection.blocker:
-        return PlannedIso(result, None, "unsupported", (detection.blocker,))
+    data_uuid = stick.data_uuid
     if data_uuid is None and any("{data_uuid}" in arg for arg in detection.cmdline):
         reason = (
             f"{detection.method} needs the data partition's filesystem UUID on the kernel command "
@@ -102,20 +115,22 @@ def _plan_one(
     broken = _broken(detection)
     if broken:
         return PlannedIso(result, None, "unsupported", (broken,))
-    path_on_cmdline = detection.method in _PATH_ON_CMDLINE or any(
-        "{iso}" in a for a in detection.cmdline
+    choice = choose_medium(
+        detection,
+        iso_path,
+        result.iso.size,
+        stick.fs,
+        data_uuid,
+        stick.facts.get(result.iso.path),
+        stick.prefer.get(result.iso.path.name),
     )
-    if path_on_cmdline and _CMDLINE_UNSAFE.search(iso_path):
-        reason = (
-            f"{detection.method} cannot find an ISO whose path contains white space or a double quote: "
-            "rename the file"
-        )
-        return PlannedIso(result, None, "unsupported", (reason,))
     notes = list(result.warnings)
-    if fs is not None and fs not in detection.method.readable_filesystems():
-        notes.append(
-            f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO"
-        )
+    if choice.medium is None:
+        fallback = _iso_file_anyway(detection, choice, stick.fs)
+        if fallback is None:
+            return PlannedIso(result, None, "unsupported", (_why_not(choice),), choice)
+        choice, warning = fallback
+        notes.append(warning)
     entry = BootEntry(
         id=_unique_id(_slug(result.iso.path.name), used_ids),
         title=title(detection),
@@ -124,12 +139,60 @@ def _plan_one(
         kernel=detection.kernel,
         efi_kernel=detection.efi_kernel,
         initrds=detection.initrds,
-        cmdline=_cmdline(detection, iso_path, options, data_uuid or ""),
+        cmdline=_cmdline(choice.cmdline, iso_path, options, data_uuid or ""),
         grub_class=detection.grub_class,
         secure_boot=result.secure_boot,
+        medium=choice.medium or Medium.iso_file,
+        vcd=choice.vcd,
     )
-    entry = customize_entry(entry, found)
-    return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
+    entry = customize_entry(entry, stick.found)
+    if entry.vcd is not None:
+        entry = replace(entry, extra_initrds=(*entry.extra_initrds, *vcd_initrds(entry.id, entry.vcd)))
+    return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes), choice)
+
+
+def _iso_file_anyway(
+    detection: Detection, choice: MediumChoice, fs: FsType | None
+) -> tuple[MediumChoice, str] | None:
+    """An ISO whose only obstacle is a stick filesystem its initrd is not known to read keeps
+    its ISO-file entry, with a warning: some releases do read it, and the user may know."""
+    if detection.blocker or fs is None or fs in detection.method.readable_filesystems():
+        return None
+    warning = f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO"
+    others = "; ".join(
+        f"{_AS[m]}: {why}" for m, why in choice.refused if m in _AS and m is not Medium.iso_file
+    )
+    return MediumChoice(Medium.iso_file, "", choice.refused, detection.cmdline), (
+        f"{warning} ({others})" if others else warning
+    )
+
+
+def _why_not(choice: MediumChoice) -> str:
+    """The reason `sik list` shows for an ISO no rung takes: why not from its file, then what
+    each later rung lacks (rungs refused for one reason share it)."""
+    parts: list[tuple[list[Medium], str]] = []
+    for medium, why in choice.refused:
+        if medium not in _AS or not why or why == NO_FACTS:
+            continue
+        if parts and parts[-1][1] == why and medium is not Medium.iso_file:
+            parts[-1][0].append(medium)
+        else:
+            parts.append(([medium], why))
+    if len(parts) == 1:
+        return parts[0][1]
+    words = []
+    for media, why in parts:
+        head = _AS[media[0]] + "".join(f" or {_AS[m].removeprefix('nor ')}" for m in media[1:])
+        words.append(f"{head}: {why}")
+    return "; ".join(words) or "sik knows no way to boot it"
+
+
+_AS = {
+    Medium.iso_file: "cannot boot from an ISO file",
+    Medium.iso_file_fsmod: "nor with a filesystem module from the ISO",
+    Medium.virtual_cd: "nor as a virtual CD",
+    Medium.in_ram: "nor in RAM",
+}
 
 
 def _unnameable(iso_path: str) -> str | None:
@@ -153,12 +216,12 @@ def _broken(detection: Detection) -> str | None:
 
 
 def _cmdline(
-    detection: Detection, iso_path: str, options: MenuOptions, data_uuid: str
+    args: tuple[str, ...], iso_path: str, options: MenuOptions, data_uuid: str
 ) -> tuple[str, ...]:
     own = tuple(
         # The file name goes in last, so that text in it is never taken for a placeholder.
         arg.replace("{data_uuid}", data_uuid).replace("{iso}", iso_path)
-        for arg in detection.cmdline
+        for arg in args
     )
     return own + options.kernel_args
 

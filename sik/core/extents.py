@@ -8,7 +8,7 @@ How the runs are found, per filesystem:
 - exFAT and FAT32: sik/core/fatfs.py reads the filesystem's own allocation data (directory
   entries, NoFatChain flag, FAT chains) from the partition's device, read-only; FUSE drivers
   answer no FIEMAP, and the kernel's exfat/vfat answer it partly or not at all.
-Then every layout is proved before it is used: the first and last 64 KiB of the file, read
+A parsed layout is proved before it is used: the first and last 64 KiB of the file, read
 through the runs from the device, must equal those read through the filesystem. A layout that
 is not on the device yet (a FUSE driver holding metadata back) is refused, not guessed.
 """
@@ -71,7 +71,8 @@ def file_extents(path: Path, fs: FsType, device: Path | None, on_fs: str) -> tup
         runs = (*runs[:-1], (runs[-1][0], _round_up(runs[-1][1])))
     if any(start % _SECTOR or length % _SECTOR for start, length in runs):
         raise LayoutError("the file's runs are not aligned to 512-byte sectors")
-    if device is not None and (fs is not FsType.ext4 or os.access(device, os.R_OK)):
+    if fs is not FsType.ext4:  # FIEMAP is the kernel's own answer; a parse is proved
+        assert device is not None
         _prove(path, device, runs)
     return runs
 

@@ -67,7 +67,7 @@ class BootMethod(StrEnum):
     antix = "antix"
     slax = "slax"
     genkernel = "genkernel"
-    # Initrds that cannot boot from an ISO file: recognised, listed, given no entry.
+    # Initrds that cannot boot from an ISO file by a parameter of their own: virtual CD.
     debian_installer = "debian-installer"
     mkinitfs = "mkinitfs"
     puppy = "puppy"
@@ -81,8 +81,8 @@ class BootMethod(StrEnum):
 
         Debian 12's live-boot initramfs hook copies no exfat module; casper's initrd cannot
         mount exFAT (GLIM's README, MultiOS-USB's support table), nor can NixOS's stage 1 or
-        Slax's livekit (same table); linuxrc and genkernel are unverified for exFAT, so they
-        are not promised it. dracut, anaconda (dracut), archiso/miso (mkinitcpio's
+        Slax's livekit (same table); linuxrc, genkernel and Puppy's kernels are unverified
+        for exFAT, so they are not promised it. dracut, anaconda (dracut), archiso/miso (mkinitcpio's
         filesystems hook) and antiX read exFAT. memtest and the loopback.cfg hand-over are
         read by GRUB alone (whose exfat, fat and ext2 drivers we ship), though what a
         loopback.cfg boots next may have its own limits.
@@ -100,6 +100,7 @@ _NO_EXFAT = frozenset(
         BootMethod.slax,
         BootMethod.linuxrc,
         BootMethod.genkernel,
+        BootMethod.puppy,
     }
 )
 

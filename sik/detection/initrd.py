@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from sik.core.errors import IsoReadError, ToolError
 from sik.core.model import InitrdFacts
@@ -31,6 +32,18 @@ MAX_UNPACKED = 2 * 2**30
 _TEXT_LIMIT = 1 * 2**20
 _MODULE = re.compile(r"^(?:usr/)?lib/modules/([^/]+)/(.+/)?([^/]+)\.ko(?:\.(?:xz|gz|zst))?$")
 _NEWC = (b"070701", b"070702")
+
+
+class _Stream(Protocol):
+    """zlib's, lzma's and bz2's decompressor objects, as used here."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = -1, /) -> bytes: ...
 
 
 class InitrdError(Exception):
@@ -108,19 +121,14 @@ def _decompress(data: bytes) -> tuple[bytes, int]:
     raise InitrdError(f"it holds data sik does not recognise (bytes {data[:4].hex()})")
 
 
-def _drain(
-    stream: zlib._Decompress | lzma.LZMADecompressor | bz2.BZ2Decompressor, data: bytes
-) -> tuple[bytes, int]:
+def _drain(stream: _Stream, data: bytes) -> tuple[bytes, int]:
     try:
-        if isinstance(stream, zlib._Decompress):
-            out = stream.decompress(data, MAX_UNPACKED + 1)
-            rest = stream.unused_data
-        else:
-            out = stream.decompress(data, MAX_UNPACKED + 1)
-            rest = stream.unused_data if stream.eof else b""
+        out = stream.decompress(data, MAX_UNPACKED + 1)
     except (zlib.error, lzma.LZMAError, OSError, EOFError) as exc:
         raise InitrdError(f"its compressed data is damaged ({exc})") from exc
-    return out, len(data) - len(rest)
+    if not stream.eof:
+        raise InitrdError("its compressed data is cut short")
+    return out, len(data) - len(stream.unused_data)
 
 
 def _program(argv: list[str], data: bytes, package: str) -> bytes:

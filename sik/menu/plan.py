@@ -26,8 +26,8 @@ from sik.customize.vcd import vcd_initrds
 from sik.detection.facts import version_key
 from sik.menu.medium import NO_FACTS, MediumChoice, choose_medium
 
-# Methods whose initrd receives the ISO's path on the kernel command line.
-_PATH_ON_CMDLINE = frozenset(
+# Methods whose template boots ``kernel`` from the ISO: a detection without one cannot boot.
+_NEEDS_KERNEL = frozenset(
     {
         BootMethod.live_boot,
         BootMethod.dracut_live,
@@ -41,10 +41,13 @@ _PATH_ON_CMDLINE = frozenset(
         BootMethod.slax,
         BootMethod.genkernel,
         BootMethod.kiwi_live,
+        BootMethod.linux,
+        BootMethod.mkinitfs,
+        BootMethod.proxmox,
+        BootMethod.debian_installer,
+        BootMethod.puppy,
     }
 )
-# Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.
-_NEEDS_KERNEL = _PATH_ON_CMDLINE | {BootMethod.linux}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -11,11 +11,11 @@
 # stick are not those `sik generate` saw, it prints one line and never returns: stale bytes
 # never boot.
 
-BB=/sik/bin/busybox
+BB=${SIK_BUSYBOX:-/sik/bin/busybox}
 PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export PATH
-STATE=/sik/state
-. /sik/vcd.conf
+STATE=${SIK_STATE:-/sik/state}
+. "${SIK_VCD_CONF:-/sik/vcd.conf}"
 
 say() {
     echo "sik: $*" >/dev/console 2>/dev/null || echo "sik: $*" >&2
@@ -205,4 +205,5 @@ main() {
     return 1
 }
 
-main "$@"
+# Sourced with SIK_VCD_LIBRARY set (sik's own tests), it only defines the functions above.
+[ -n "${SIK_VCD_LIBRARY:-}" ] || main "$@"

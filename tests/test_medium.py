@@ -252,9 +252,10 @@ def test_vcd_sh_reads_the_iso_through_its_extents(tmp_path: Path) -> None:
         f"SIK_SIZE={len(iso)}\nSIK_HEAD_SHA256={head}\nSIK_TAIL_SHA256={tail}\nSIK_ISO_PATH=/boot/iso/x.iso\n"
     )
     script = data_dir("overlays") / "vcd/vcd.sh"
+    part, out_file = tmp_path / "part", tmp_path / "out"
     check = (
-        f'. {script}; EXTENTS="{extents}"; iso_range 0 {len(iso)} {tmp_path / "part"} >{tmp_path / "out"};'
-        f" same_iso {tmp_path / 'part'} && echo same"
+        f'. {script}; EXTENTS="{extents}"; iso_range 0 {len(iso)} {part} >{out_file};'
+        f" same_iso {part} && echo same"
     )
     env = {
         "SIK_VCD_LIBRARY": "1",

@@ -138,13 +138,17 @@ attach_dm() {
     echo /dev/mapper/sik-cd
 }
 
+SEEN=
 coldplug() {
-    # What mdev or udev would do: load the driver of every device that has appeared.
-    $BB cat /sys/bus/*/devices/*/modalias 2>/dev/null | $BB sort -u >"$STATE/aliases.new"
-    $BB grep -vxF -f "$STATE/aliases" "$STATE/aliases.new" | while read -r alias; do
+    # What mdev or udev would do: load the driver of every device that has appeared, once.
+    aliases=$($BB cat /sys/bus/*/devices/*/modalias 2>/dev/null | $BB sort -u)
+    set -f
+    for alias in $aliases; do
+        case " $SEEN " in *" $alias "*) continue ;; esac
+        SEEN="$SEEN $alias"
         modprobe -q -b "$alias" 2>/dev/null || $BB modprobe -q -b "$alias" 2>/dev/null
     done
-    $BB mv "$STATE/aliases.new" "$STATE/aliases"
+    set +f
 }
 
 setup() {
@@ -190,7 +194,6 @@ main() {
     for arg in $($BB cat /proc/cmdline); do
         case "$arg" in sik.wait=*) wait=${arg#sik.wait=} ;; esac
     done
-    : >"$STATE/aliases"
     tries=$((wait * 4))
     while [ "$tries" -gt 0 ]; do
         [ -n "$SIK_COLDPLUG" ] && coldplug

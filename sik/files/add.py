@@ -89,11 +89,13 @@ def check_is_iso(source: Path) -> None:
 
 def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
     needed = sum(j.size for j in jobs if not _same_file(j))
-    free = shutil.disk_usage(stick.root).free
-    if needed > free:
+    usage = shutil.disk_usage(stick.root)
+    # fusefat answers statfs with zeros: the space is unknown there, and the copy itself says
+    # when the stick is full.
+    if usage.total and needed > usage.free:
         raise StickError(
             f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, "
-            f"{free / 2**20:.0f} MiB free",
+            f"{usage.free / 2**20:.0f} MiB free",
             hint="remove ISOs from /boot/iso or use a bigger drive",
         )
 

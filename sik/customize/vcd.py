@@ -32,8 +32,12 @@ VCD_DEVICE = "/dev/sik/cd"
 VCD_DIR = PurePosixPath("/boot/sik/initrd/vcd")
 BUSYBOX_INITRD = PurePosixPath("/boot/sik/initrd/vcd-busybox.cpio")
 DMSETUP_INITRD = PurePosixPath("/boot/sik/initrd/vcd-dmsetup.cpio")
-# Where GRUB puts a whole ISO in the initramfs for Medium.in_ram (grub-templates/_macros.j2).
-RAM_ISO = "sik/cd.iso"
+# Where a whole ISO lands in the initramfs for Medium.in_ram. GRUB loads the ISO file itself as
+# an initrd, right after a 124-byte newc header sik writes for it (ram_header), so that the
+# kernel's unpacker reads header + ISO as one archive member; GRUB pads each initrd file to 4
+# bytes, and header and ISO are multiples of 4. (GRUB 2.06's own "newc:NAME:FILE" syntax
+# writes names without the NUL the kernel requires: "initramfs name without nulterm".)
+RAM_ISO = "sik-ram.iso"
 
 # Hook -> (file under overlays/, path in the initramfs, executable).
 HOOK_FILES: Mapping[str, tuple[tuple[str, str, bool], ...]] = {
@@ -145,10 +149,20 @@ def module_problem(
     return ordered
 
 
-def vcd_initrds(entry_id: str, vcd: VirtualCd) -> tuple[PurePosixPath, ...]:
-    """The initrds GRUB loads, after the ISO's own, for one entry's virtual CD."""
+def vcd_initrds(entry_id: str, vcd: VirtualCd, iso: PurePosixPath) -> tuple[PurePosixPath, ...]:
+    """The initrds GRUB loads, after the ISO's own, for one entry's virtual CD; for a RAM
+    copy, the ISO file itself (``iso``) follows its header."""
     shared = (BUSYBOX_INITRD, DMSETUP_INITRD) if "dmsetup" in vcd.tools else (BUSYBOX_INITRD,)
-    return (*shared, VCD_DIR / f"{entry_id}.cpio")
+    ram = (VCD_DIR / f"{entry_id}.ram", iso) if vcd.backing == "ram" else ()
+    return (*shared, *ram, VCD_DIR / f"{entry_id}.cpio")
+
+
+def ram_header(size: int) -> bytes:
+    """The newc header (buffer-format.rst) of the file RAM_ISO, ``size`` bytes, padded to 4."""
+    name = RAM_ISO.encode() + b"\0"
+    fields = (0, 0o100444, 0, 0, 1, 0, size, 0, 0, 0, 0, len(name), 0)
+    header = b"070701" + b"".join(f"{value:08x}".encode() for value in fields) + name
+    return header + bytes(-len(header) % 4)
 
 
 def vcd_conf(name: str, vcd: VirtualCd) -> str:

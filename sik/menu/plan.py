@@ -150,7 +150,9 @@ def _plan_one(
     )
     entry = customize_entry(entry, stick.found)
     if entry.vcd is not None:
-        entry = replace(entry, extra_initrds=(*entry.extra_initrds, *vcd_initrds(entry.id, entry.vcd)))
+        entry = replace(
+            entry, extra_initrds=(*entry.extra_initrds, *vcd_initrds(entry.id, entry.vcd, entry.iso))
+        )
     return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes), choice)
 
 

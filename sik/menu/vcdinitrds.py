@@ -11,7 +11,14 @@ from sik.core.model import BootEntry, IsoFacts
 from sik.core.stick import Stick, write_atomically
 from sik.customize.bundle import busybox_members, dmsetup_members
 from sik.customize.cpio import Member, cpio_bytes
-from sik.customize.vcd import BUSYBOX_INITRD, DMSETUP_INITRD, VCD_DIR, vcd_initrds, vcd_members
+from sik.customize.vcd import (
+    BUSYBOX_INITRD,
+    DMSETUP_INITRD,
+    VCD_DIR,
+    ram_header,
+    vcd_initrds,
+    vcd_members,
+)
 from sik.detection.modules import read_module
 
 
@@ -23,7 +30,7 @@ def write_vcd_initrds(
     for entry in entries:
         if entry.vcd is None:
             continue
-        named.update(vcd_initrds(entry.id, entry.vcd))
+        named.update(vcd_initrds(entry.id, entry.vcd, entry.iso))
         iso_facts = facts.get(entry.iso)
         if iso_facts is None:
             raise StickError(f"{entry.iso.name}: its virtual CD was planned without its facts")
@@ -31,6 +38,10 @@ def write_vcd_initrds(
         modules = {m.name: read_module(iso, m) for m in entry.vcd.modules}
         members = vcd_members(str(entry.iso), entry.vcd, iso_facts, modules)
         written += _write(stick, VCD_DIR / f"{entry.id}.cpio", members)
+        if entry.vcd.backing == "ram":
+            header = stick.root / (VCD_DIR / f"{entry.id}.ram").relative_to("/")
+            if write_atomically(header, ram_header(entry.vcd.identity.size)):
+                written.append(header)
     for shared, make in ((BUSYBOX_INITRD, busybox_members), (DMSETUP_INITRD, dmsetup_members)):
         if shared in named:
             written += _write(stick, shared, make())
@@ -45,9 +56,11 @@ def _write(stick: Stick, path: PurePosixPath, members: list[Member]) -> list[Pat
 def forget_other_vcd_initrds(stick: Stick, entries: tuple[BootEntry, ...]) -> None:
     """Remove the virtual-CD initrds of ISOs that left the stick (or no longer need one), once
     the grub.cfg that named them is gone, so the folder holds what grub.cfg names."""
-    named = {p for e in entries if e.vcd is not None for p in vcd_initrds(e.id, e.vcd)}
+    named = {p for e in entries if e.vcd is not None for p in vcd_initrds(e.id, e.vcd, e.iso)}
     folder = stick.root / VCD_DIR.relative_to("/")
-    candidates = list(folder.glob("*.cpio")) if folder.is_dir() else []
+    candidates = (
+        [p for p in folder.iterdir() if p.suffix in (".cpio", ".ram")] if folder.is_dir() else []
+    )
     for shared in (BUSYBOX_INITRD, DMSETUP_INITRD):
         candidates.append(stick.root / shared.relative_to("/"))
     for path in candidates:

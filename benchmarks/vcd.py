@@ -30,7 +30,7 @@ from sik.cli import app
 from sik.core.model import Firmware
 from sik.core.run import run
 from sik.drive.open_stick import open_stick
-from tests.boot.qemu import boot_until
+from sik.vm.qemu import boot_until
 from tests.fixtures.cdonly import build_cdonly_isos
 
 RESULTS = Path(__file__).with_name("VCD-RESULTS.md")
@@ -109,7 +109,9 @@ def _stick(iso: Path, work: Path) -> Path:
 
 def _boot(image: Path, firmware: Firmware, marker: str, log: Path, *, cd: bool) -> float:
     started = time.monotonic()
-    result = boot_until(image, firmware, marker, timeout=TIMEOUT, log_path=log, usb=not cd, cdrom=cd)
+    result = boot_until(
+        image, firmware, marker, timeout=TIMEOUT, log_path=log, bus="usb-cd" if cd else "usb"
+    )
     if not result.found:
         raise SystemExit(f"no marker after {time.monotonic() - started:.0f} s:\n{result.log[-2000:]}")
     return result.seconds

@@ -51,6 +51,22 @@ IDENTITY_FORMAT = 1
 GRUB_CFG_HEADER = b"# Written by sik "
 
 
+# Virtual CDs (sik/customize/vcd.py): one initrd per entry, and the bundles they share.
+VCD_INITRD_DIR = INITRD_DIR / "vcd"
+VCD_BUSYBOX_INITRD = INITRD_DIR / "vcd-busybox.cpio"
+VCD_DMSETUP_INITRD = INITRD_DIR / "vcd-dmsetup.cpio"
+
+
+def vcd_initrd_on_stick(entry_id: str) -> PurePosixPath:
+    """One entry's virtual-CD initrd (its extents, identity, hook and patched files)."""
+    return VCD_INITRD_DIR / f"{entry_id}.cpio"
+
+
+def ram_header_on_stick(entry_id: str) -> PurePosixPath:
+    """The newc header GRUB loads before an ISO booted in RAM (sik/customize/vcd.py)."""
+    return VCD_INITRD_DIR / f"{entry_id}.ram"
+
+
 def initrd_on_stick(flavour: str) -> PurePosixPath:
     """sik's secondary initrd for one hook flavour (sik/customize/hooks.py)."""
     return INITRD_DIR / f"{flavour}.cpio"
@@ -148,6 +164,15 @@ class Stick:
     @property
     def menu_cache_file(self) -> Path:
         return self.sik_dir / "menu-cache.json"
+
+    @property
+    def medium_cache_file(self) -> Path:
+        """What sik read in ISOs' initrds for their medium (sik/menu/mediumfacts.py)."""
+        return self.sik_dir / "medium-cache.json"
+
+    @property
+    def vcd_initrd_dir(self) -> Path:
+        return self.host(VCD_INITRD_DIR)
 
     @property
     def shim_trust_dir(self) -> Path:

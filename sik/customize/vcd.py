@@ -1,16 +1,16 @@
 """The virtual CD's secondary initrd: what sik adds to an ISO's boot so that its initramfs finds
 the ISO as a read-only block device carrying its own label (sik/menu/medium.py decides when).
 
-Per entry, /boot/sik/initrd/vcd/<entry id>.cpio holds:
+Per entry, an initrd (sik/core/stick.py vcd_initrd_on_stick) holds:
   sik/vcd.conf          the ISO's extents on the data partition, its identity, how to find the
                         partition, what to attach (written here, read by overlays/vcd/vcd.sh)
   sik/vcd.sh            the setup: find the partition, check the identity, attach, link
   the hook              where the setup runs in this family's initramfs (HOOK_FILES)
   patched files         of the ISO's own initrd, patched at build time (PATCHES)
   sik/modules/*.ko      modules the initrd lacks, taken from the ISO itself
-Shared by all entries: /boot/sik/initrd/vcd-busybox.cpio (Debian's busybox-static) and, for
-device-mapper, vcd-dmsetup.cpio (Debian's dmsetup with its libraries and their loader in a
-private folder), see sik/customize/bundle.py.
+Shared by all entries: a bundle of Debian's busybox-static and, for device-mapper, one of
+Debian's dmsetup with its libraries and their loader in a private folder (the VCD_*_INITRD
+paths; sik/customize/bundle.py).
 
 A patch is a pure function of the original file's text: it is checked when the plan is made,
 so an ISO whose file does not look as sik expects is refused at build time with a reason (in
@@ -25,13 +25,16 @@ from pathlib import PurePosixPath
 
 from sik.core.model import InitrdFacts, IsoFacts, ModuleFile, VirtualCd
 from sik.core.resources import data_dir
+from sik.core.stick import (
+    VCD_BUSYBOX_INITRD,
+    VCD_DMSETUP_INITRD,
+    ram_header_on_stick,
+    vcd_initrd_on_stick,
+)
 from sik.customize.cpio import Member
 
 # The device sik's setup links to whatever it attached (loopN or dm-N), named on command lines.
 VCD_DEVICE = "/dev/sik/cd"
-VCD_DIR = PurePosixPath("/boot/sik/initrd/vcd")
-BUSYBOX_INITRD = PurePosixPath("/boot/sik/initrd/vcd-busybox.cpio")
-DMSETUP_INITRD = PurePosixPath("/boot/sik/initrd/vcd-dmsetup.cpio")
 # Where a whole ISO lands in the initramfs for Medium.in_ram. GRUB loads the ISO file itself as
 # an initrd, right after a 124-byte newc header sik writes for it (ram_header), so that the
 # kernel's unpacker reads header + ISO as one archive member; GRUB pads each initrd file to 4
@@ -152,9 +155,11 @@ def module_problem(
 def vcd_initrds(entry_id: str, vcd: VirtualCd, iso: PurePosixPath) -> tuple[PurePosixPath, ...]:
     """The initrds GRUB loads, after the ISO's own, for one entry's virtual CD; for a RAM
     copy, the ISO file itself (``iso``) follows its header."""
-    shared = (BUSYBOX_INITRD, DMSETUP_INITRD) if "dmsetup" in vcd.tools else (BUSYBOX_INITRD,)
-    ram = (VCD_DIR / f"{entry_id}.ram", iso) if vcd.backing == "ram" else ()
-    return (*shared, *ram, VCD_DIR / f"{entry_id}.cpio")
+    shared = (
+        (VCD_BUSYBOX_INITRD, VCD_DMSETUP_INITRD) if "dmsetup" in vcd.tools else (VCD_BUSYBOX_INITRD,)
+    )
+    ram = (ram_header_on_stick(entry_id), iso) if vcd.backing == "ram" else ()
+    return (*shared, *ram, vcd_initrd_on_stick(entry_id))
 
 
 def ram_header(size: int) -> bytes:

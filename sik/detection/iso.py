@@ -213,6 +213,7 @@ class _LazyView:
                 break
             pos += 32
         return None
+
     # --- sik's own use: where a file's bytes are ----------------------------------------------
 
     def ranges(self, path: str | PurePosixPath) -> tuple[tuple[int, int], ...] | None:

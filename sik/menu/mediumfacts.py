@@ -18,7 +18,8 @@ from sik.core.errors import ToolError
 from sik.core.extents import LayoutError, file_extents, identity
 from sik.core.model import Detection, InitrdFacts, IsoFacts, IsoIdentity, Medium, ModuleFile, ScanResult
 from sik.core.run import run
-from sik.core.stick import Stick, write_atomically
+from sik.core.staged import write_file
+from sik.core.stick import Stick
 from sik.customize.bundle import host_bundles
 from sik.customize.vcd import PATCHED_TEXTS
 from sik.detection.initrd import kernel_version, read_initrds
@@ -27,7 +28,6 @@ from sik.menu.medium import needs_facts
 
 log = logging.getLogger(__name__)
 
-CACHE_NAME = "medium-cache.json"
 _FORMAT = 1
 # The modules a virtual CD or a RAM copy may need from the ISO, when its initrd lacks them.
 _MODULES = ("loop", "dm_mod")
@@ -46,7 +46,7 @@ def gather_facts(
         return {}
     bundles = host_bundles()
     device = data_device(stick)
-    cache = _Cache.load(stick.sik_dir / CACHE_NAME)
+    cache = _Cache.load(stick.medium_cache_file)
     facts: dict[PurePosixPath, IsoFacts] = {}
     for result, detection in wanted:
         assert detection is not None
@@ -160,6 +160,6 @@ class _Cache:
             return
         body = {"format": _FORMAT, "sik": __version__, "entries": self._used}
         try:
-            write_atomically(self._path, (json.dumps(body, sort_keys=True) + "\n").encode())
+            write_file(self._path, (json.dumps(body, sort_keys=True) + "\n").encode())
         except OSError as exc:  # a read-only stick costs time next run, nothing else
             log.debug("cannot write %s: %s", self._path, exc)

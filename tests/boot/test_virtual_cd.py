@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.core.model import Firmware
 from sik.drive.open_stick import open_stick
+from sik.vm.qemu import BootResult, boot_until
 from tests.boot.conftest import SERIAL_MENU, copy_of
 from tests.boot.conftest import _sik as sik
-from tests.boot.qemu import BootResult, boot_until
 from tests.fixtures.cdonly import CdOnlyIsos, build_cdonly_isos
 from tests.fixtures.liveisos import FixtureIsos
 
@@ -129,7 +129,7 @@ def _boot(
 ) -> BootResult:
     chosen = CliRunner().invoke(app, ["boot-once", name, "--image", str(image)])
     assert chosen.exit_code == 0, chosen.output
-    result = boot_until(image, firmware, marker, timeout=TIMEOUT, log_path=log, usb=True, **kw)  # type: ignore[arg-type]
+    result = boot_until(image, firmware, marker, timeout=TIMEOUT, log_path=log, bus="usb", **kw)  # type: ignore[arg-type]
     print(f"{name} under {firmware}: {result.seconds:.0f} s")
     return result
 

@@ -14,17 +14,11 @@ from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.stick import Stick
+from tests.clirun import run_sik as _sik
 from tests.isobuilder import DEBIAN_LIVE, build_iso
 from tests.loopdev import loop_device
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _sik(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "sik", *args], capture_output=True, text=True, env=env, cwd=cwd
-    )
 
 
 def test_list_json_goes_to_stdout(stick: Stick) -> None:
@@ -118,7 +112,7 @@ def test_ctrl_c_at_the_prompt_exits_130_and_erases_nothing(tmp_path: Path) -> No
     """SIGINT while `sik install DEVICE` waits for the device's name to be typed back."""
     with loop_device(tmp_path / "disk.img", 256 * 2**20) as device:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        argv = [sys.executable, "-m", "sik", "install", str(device), "--force"]
+        argv = [sys.executable, "-m", "sik", "install", str(device), "--allow-fixed-disk"]
         pipe = subprocess.PIPE
         with subprocess.Popen(argv, env=env, stdin=pipe, stdout=pipe, stderr=pipe) as proc:
             assert proc.stdout and proc.stderr

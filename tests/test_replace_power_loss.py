@@ -27,8 +27,9 @@ import pytest
 from sik.core.run import run
 from sik.drive.layout import attached, read_layout
 from sik.files.manifest import load_manifest
+from tests.clirun import sik as _sik
 from tests.isobuilder import LOOPBACK, build_iso
-from tests.test_power_loss import ForkServer, MountedImage, _sik
+from tests.test_power_loss import ForkServer, MountedImage
 
 KILLS = int(os.environ.get("SIK_REPLACE_KILLS", "30"))
 NAMES = ("distro-1.0.iso", "distro-1.1.iso")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sik.core.errors import StickError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run
+from sik.core.run import find_tool, run, while_failing
 from sik.drive.layout import DriveLayout, PartitionSpan, attached
 
 log = logging.getLogger("sik.drive.mount")
@@ -141,23 +141,35 @@ def _mountpoint() -> Iterator[Path]:
     finally:
         # rmdir, never rmtree: if the unmount failed, the directory still shows the stick.
         if not os.path.ismount(path):
-            path.rmdir()
+            with while_failing(f"removing {path}"):
+                path.rmdir()
+
+
+def _unmount(device: Path, mountpoint: Path, driver: Driver) -> None:
+    try:
+        # syncfs first, so a failing unmount (a busy directory) still leaves data written.
+        run(["sync", "--file-system", mountpoint])
+    finally:
+        run(["umount", mountpoint])
+    if driver.is_fuse():
+        _wait_for_release(device)
 
 
 @contextmanager
 def _mounted(device: Path, mountpoint: Path, driver: Driver, read_only: bool = False) -> Iterator[None]:
     log.debug("mounting %s on %s with %s", device, mountpoint, driver)
-    run(driver.argv(device, mountpoint, read_only))
+    # The mount runs inside the try: a signal while `mount` runs (the kernel may have mounted
+    # already) still unmounts. Signals are not held off here as for losetup, because a FUSE
+    # driver stays behind as a daemon and would inherit them blocked.
     try:
+        run(driver.argv(device, mountpoint, read_only))
         yield
-    finally:
-        try:
-            # syncfs first, so a failing unmount (a busy directory) still leaves data written.
-            run(["sync", "--file-system", mountpoint])
-        finally:
-            run(["umount", mountpoint])
-        if driver.is_fuse():
-            _wait_for_release(device)
+    except BaseException:
+        if os.path.ismount(mountpoint):
+            with while_failing(f"unmounting {mountpoint}"):
+                _unmount(device, mountpoint, driver)
+        raise
+    _unmount(device, mountpoint, driver)
 
 
 @contextmanager

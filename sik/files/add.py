@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.errors import IsoReadError, SikError, StickError
-from sik.core.staged import staged
+from sik.core.staged import check_free_space, remove_leftovers, staged
 from sik.core.stick import Stick
 from sik.detection.iso import check_iso
 
-_CHUNK = 8 * 1024 * 1024
 Progress = Callable[[int], None]
 BlockObserver = Callable[[memoryview], None]
 
@@ -54,6 +52,8 @@ def add_isos(
 
 def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
     """Refuse the whole batch, before copying anything, if any file cannot go on the stick."""
+    # What a killed copy left behind is dead space the check below must count as free.
+    remove_leftovers(stick)
     jobs: list[CopyJob] = []
     names: set[str] = set()
     for source in sources:
@@ -89,32 +89,10 @@ def check_is_iso(source: Path) -> None:
 
 
 def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
-    needed = sum(j.size for j in jobs if not _same_file(j))
-    usage = shutil.disk_usage(stick.root)
-    # fusefat answers statfs with zeros: the space is unknown there, and the copy itself says
-    # when the stick is full.
-    if usage.total and needed > usage.free:
-        raise StickError(
-            f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, "
-            f"{usage.free / 2**20:.0f} MiB free",
-            hint="remove ISOs from /boot/iso or use a bigger drive",
-        )
-
-
-def _same_file(job: CopyJob) -> bool:
-    return (
-        job.target.exists() and job.target.stat().st_size == job.size and _equal(job.source, job.target)
-    )
-
-
-def _equal(a: Path, b: Path) -> bool:
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            block_a, block_b = fa.read(_CHUNK), fb.read(_CHUNK)
-            if block_a != block_b:
-                return False
-            if not block_a:
-                return True
+    """Every file is copied whole beside the one it replaces (if any), which goes only at the
+    rename: the peak needs each file's full size free, replaced or not."""
+    hint = "remove ISOs from /boot/iso or use a bigger drive"
+    check_free_space(stick, sum(j.size for j in jobs), "", hint)
 
 
 def preallocate(fd: int, size: int) -> None:

@@ -147,11 +147,11 @@ def _method(stick: Stick, iso: Path) -> str | None:
     from sik.core.model import Detection
     from sik.detection.detect import detect
     from sik.detection.iso import open_iso
-    from sik.detection.plugins import load_detectors
+    from sik.detection.plugins import load_detectors, user_detector_folders
     from sik.menu.options import load_detector_options
 
     chosen = load_detector_options(stick.options_file)
-    detectors = load_detectors(chosen.folder_paths(stick.root), chosen.disable)
+    detectors = load_detectors(user_detector_folders(), chosen.disable)
     with open_iso(iso) as view:
         outcome = detect(view, detectors).outcome
     return str(outcome.method) if isinstance(outcome, Detection) else None

@@ -3,22 +3,21 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from sik.core.errors import SikError
 from sik.core.model import IsoFacts, MenuOptions, Plan
-from sik.core.run import run
-from sik.core.staged import write_file
+from sik.core.run import find_tool, run
+from sik.core.staged import remove_leftovers, write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
-from sik.detection.plugins import LazyDetectors
+from sik.detection.plugins import LazyDetectors, user_detector_folders
 from sik.detection.scan import scan_stick
 from sik.menu.mediumfacts import gather_facts
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
@@ -51,9 +50,11 @@ def plan_stick(
     options: MenuOptions | None = None,
     detectors: tuple[LoadedDetector, ...] | None = None,
     found: StickCustomizations | None = None,
+    folders: Sequence[Path] = (),
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
-    """Scan, detect and plan without rendering: all that `sik list` needs."""
-    menu_plan, rows, _ = _plan_with_facts(stick, options, detectors, found)
+    """Scan, detect and plan without rendering: all that `sik list` needs. ``folders`` are
+    detector folders named on the command line, loaded after those of the user's config."""
+    menu_plan, rows, _ = _plan_with_facts(stick, options, detectors, found, folders)
     return menu_plan, rows
 
 
@@ -62,12 +63,14 @@ def _plan_with_facts(
     options: MenuOptions | None,
     detectors: tuple[LoadedDetector, ...] | None,
     found: StickCustomizations | None,
+    folders: Sequence[Path],
 ) -> tuple[Plan, tuple[PlannedIso, ...], Mapping[PurePosixPath, IsoFacts]]:
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
     if detectors is None:
         chosen = load_detector_options(stick.options_file)
-        results = scan_stick(stick, LazyDetectors(chosen.folder_paths(stick.root), chosen.disable))
+        extra = (*user_detector_folders(), *folders)
+        results = scan_stick(stick, LazyDetectors(extra, chosen.disable))
     else:
         results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
@@ -78,11 +81,14 @@ def _plan_with_facts(
 
 
 def build_menu(
-    stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
+    stick: Stick,
+    options: MenuOptions | None = None,
+    detectors: tuple[LoadedDetector, ...] | None = None,
+    folders: Sequence[Path] = (),
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
     found = read_customizations(stick)
-    menu_plan, rows, facts = _plan_with_facts(stick, options, detectors, found)
+    menu_plan, rows, facts = _plan_with_facts(stick, options, detectors, found, folders)
     templates = stick.templates_dir
     key = menu_key(menu_plan, templates)
     text = cached_menu(stick, key)
@@ -118,13 +124,15 @@ def regenerate(
     timeout: int | None = None,
     kernel_args: tuple[str, ...] | None = None,
     serial: bool | None = None,
+    folders: Sequence[Path] = (),
 ) -> Generated:
     """The whole of `sik generate`: the options saved on the stick, changed where an argument
     is not None (and saved again), then scan, plan, render and write."""
     stick.claim()
+    remove_leftovers(stick)  # what a killed `sik add` or generate left: hidden, dead space
     saved = load_options(stick.options_file)
     options = merge_options(saved, timeout=timeout, kernel_args=kernel_args, serial=serial)
-    menu = build_menu(stick, options)
+    menu = build_menu(stick, options, folders=folders)
     return Generated(menu, write_menu(stick, menu))
 
 
@@ -202,11 +210,20 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
     return changed
 
 
+def grub_script_checker() -> Path:
+    """GRUB's own parser, which reads every grub.cfg before it replaces the old one: a menu no
+    parser has read is never written."""
+    return find_tool(
+        "grub-script-check",
+        "grub2-script-check",
+        reason="check grub.cfg with GRUB's own parser before writing it",
+        hint="install grub-common (Debian, Ubuntu; grub2-tools on Fedora)",
+    )
+
+
 def check_grub_script(data: bytes) -> None:
-    """Let GRUB's own parser read the file first, when the host has it (grub-common)."""
-    checker = shutil.which("grub-script-check")
-    if checker is None:
-        return
+    """Let GRUB's own parser read the file first."""
+    checker = grub_script_checker()
     with tempfile.NamedTemporaryFile(suffix=".cfg") as tmp:
         tmp.write(data)
         tmp.flush()

@@ -33,7 +33,28 @@ _GRUB_ALONE = frozenset(
 # unpacked file) plus room for the system; above this size sik does not offer it.
 RAM_ISO_LIMIT = 1536 * 2**20
 _RAM_MARGIN = 512 * 2**20
-_CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
+# Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
+# split /proc/cmdline on white space; the kernel gives double quotes a meaning of their own;
+# and GRUB, building the command line from `linux`'s words, puts a backslash before every \,
+# ' and " (grub_create_loader_cmdline, grub-core/lib/cmdline.c), so the initrd would look for
+# it\'s.iso. Such a path can hold none of them (a virtual CD names no path: it still can).
+PATH_ON_CMDLINE = frozenset(
+    {
+        BootMethod.live_boot,
+        BootMethod.dracut_live,
+        BootMethod.casper,
+        BootMethod.anaconda,
+        BootMethod.archiso,
+        BootMethod.miso,
+        BootMethod.linuxrc,
+        BootMethod.nixos,
+        BootMethod.antix,
+        BootMethod.slax,
+        BootMethod.genkernel,
+        BootMethod.kiwi_live,
+    }
+)
+_CMDLINE_UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
 # What a rung says when the plan was made without build-time facts (a plan of detections
 # alone, as `sik.testkit` makes): left out of the reasons shown.
 NO_FACTS = "sik has not read this ISO's initrd"
@@ -163,12 +184,24 @@ def _iso_file(ask: _Ask) -> MediumChoice | str:
         return detection.blocker
     if ask.fs is not None and ask.fs not in detection.method.readable_filesystems():
         return f"{detection.method}'s initrd cannot read a {ask.fs} stick"
-    if any("{iso}" in a for a in detection.cmdline) and _CMDLINE_UNSAFE.search(ask.iso_path):
-        return (
-            f"{detection.method} cannot find an ISO whose path contains white space or a "
-            "double quote: rename the file"
-        )
+    if unsafe := unsafe_on_cmdline(detection, ask.iso_path):
+        return unsafe
     return MediumChoice(Medium.iso_file, "", cmdline=detection.cmdline)
+
+
+def unsafe_on_cmdline(detection: Detection, iso_path: str) -> str | None:
+    """Why the initrd cannot be given this ISO's path on its command line, if so."""
+    # A loopback.cfg hand-over passes it in $iso_path, which the ISO's own menu puts on its
+    # command line unquoted (iso-scan/filename=${iso_path}).
+    on_cmdline = detection.method in PATH_ON_CMDLINE | {BootMethod.loopback_cfg} or any(
+        "{iso}" in a for a in detection.cmdline
+    )
+    if on_cmdline and _CMDLINE_UNSAFE.search(iso_path):
+        return (
+            f"{detection.method} cannot find an ISO whose path contains white space, a quote or "
+            "a backslash: rename the file"
+        )
+    return None
 
 
 def _virtual_cd(ask: _Ask) -> MediumChoice | str:

@@ -24,31 +24,24 @@ from sik.core.model import (
 from sik.customize.hooks import StickCustomizations, customize_entry
 from sik.customize.vcd import vcd_initrds
 from sik.detection.facts import version_key
-from sik.menu.medium import NO_FACTS, MediumChoice, choose_medium
-
-# Methods whose template boots ``kernel`` from the ISO: a detection without one cannot boot.
-_NEEDS_KERNEL = frozenset(
-    {
-        BootMethod.live_boot,
-        BootMethod.dracut_live,
-        BootMethod.casper,
-        BootMethod.anaconda,
-        BootMethod.archiso,
-        BootMethod.miso,
-        BootMethod.linuxrc,
-        BootMethod.nixos,
-        BootMethod.antix,
-        BootMethod.slax,
-        BootMethod.genkernel,
-        BootMethod.kiwi_live,
-        BootMethod.linux,
-        BootMethod.mkinitfs,
-        BootMethod.proxmox,
-        BootMethod.debian_installer,
-        BootMethod.puppy,
-    }
+from sik.menu.medium import (
+    NO_FACTS,
+    PATH_ON_CMDLINE,
+    MediumChoice,
+    choose_medium,
+    unsafe_on_cmdline,
 )
+
+# Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.
+_NEEDS_KERNEL = PATH_ON_CMDLINE | {
+    BootMethod.linux,
+    BootMethod.mkinitfs,
+    BootMethod.proxmox,
+    BootMethod.debian_installer,
+    BootMethod.puppy,
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_C1_CONTROL = re.compile(r"[\x80-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -118,6 +111,11 @@ def _plan_one(
     broken = _broken(detection)
     if broken:
         return PlannedIso(result, None, "unsupported", (broken,))
+    # The ISO's own menu takes its path: no other medium can help a name it cannot pass on.
+    if detection.method is BootMethod.loopback_cfg and (
+        unsafe := unsafe_on_cmdline(detection, iso_path)
+    ):
+        return PlannedIso(result, None, "unsupported", (unsafe,))
     choice = choose_medium(
         detection,
         iso_path,
@@ -245,8 +243,11 @@ def title(detection: Detection) -> str:
 
 def _printable(text: str) -> str:
     """A title holds facts read from the ISO (its label, .disk/info): a control character
-    there would break the menu line, and says nothing a user could read anyway."""
-    return " ".join(_CONTROL.sub(" ", text).split()) or "(no name)"
+    there would break the menu line, and says nothing a user could read anyway. A title that
+    starts with '-' would be read by `menuentry` as one of its options (--users=, --hotkey=,
+    ...) however it is quoted, so it gets a word in front."""
+    text = " ".join(_C1_CONTROL.sub(" ", _CONTROL.sub(" ", text)).split()) or "(no name)"
+    return f"ISO {text}" if text.startswith("-") else text
 
 
 def _words(text: str) -> set[str]:

@@ -27,7 +27,7 @@ from sik.core.model import Firmware
 from sik.drive.open_stick import open_stick
 from sik.vm.qemu import BootResult, boot_until
 from tests.boot.conftest import SERIAL_MENU, copy_of
-from tests.boot.conftest import _sik as sik
+from tests.clirun import sik
 from tests.fixtures.cdonly import CdOnlyIsos, build_cdonly_isos
 from tests.fixtures.liveisos import FixtureIsos
 

@@ -8,7 +8,8 @@ made with the CLI, attached as USB storage (xHCI) under SeaBIOS and OVMF.
 - the dracut fixture without iso-scan (root=live:CDLABEL= finds the device), whose booted
   system writes to the data partition at /run/sik/stick, and finds it on the next boot;
 - an ISO moved after `sik generate`: one line, and it does not boot.
-One stick per filesystem holds the fixtures; each boot runs on a copy of it.
+Each mechanism boots once under SeaBIOS and once under OVMF. One stick per filesystem holds
+the fixtures, built once per run; each boot runs on a copy of it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sik.vm.qemu import BootResult, boot_until
 from tests.boot.conftest import SERIAL_MENU, copy_of
 from tests.clirun import sik
 from tests.fixtures.cdonly import CdOnlyIsos, build_cdonly_isos
-from tests.fixtures.liveisos import FixtureIsos
+from tests.fixtures.liveisos import FixtureIsos, _locked
 
 pytestmark = pytest.mark.boot
 
@@ -60,19 +61,30 @@ class Sticks:
 
 @pytest.fixture(scope="session")
 def sticks(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFactory) -> Sticks:
+    """Built once per test run, under a lock, in the folder pytest-xdist's workers share: the
+    second worker finds them made (a FAT32 stick takes half a minute to install here)."""
     cdonly = build_cdonly_isos()
-    work = tmp_path_factory.mktemp("vcd")
-    fedora = work / FEDORA
-    fedora.symlink_to(fixture_isos.dracut_live)
-    images = {
-        # ext4: the whole-disk scanner at the file's offset; the generic one asked into RAM.
-        "ext4": _stick(work, "ext4", [cdonly.whole_disk, cdonly.scan_all], {SCAN: "in RAM"}),
-        # exFAT: the generic scanner, and dracut without iso-scan with a customisation.
-        "exfat": _stick(work, "exfat", [cdonly.scan_all, fedora], {FEDORA: "virtual CD"}, PROOF_INIT),
-        # FAT32, its free space in 1 MiB holes: both CD-only systems through device-mapper.
-        "fat32": _stick(work, "fat32", [cdonly.scan_all, cdonly.whole_disk], {}, fragment=True),
-    }
+    base = tmp_path_factory.getbasetemp()
+    work = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "vcd-sticks"
+    work.mkdir(exist_ok=True)
+    with _locked(work / ".lock"):
+        if not (work / "done").exists():
+            _build_sticks(work, cdonly, fixture_isos.dracut_live)
+            (work / "done").touch()
+    images = {fs: work / f"{fs}.img" for fs in ("ext4", "exfat", "fat32")}
     return Sticks(images, cdonly, fixture_isos.markers["dracut_live"])
+
+
+def _build_sticks(work: Path, cdonly: CdOnlyIsos, dracut_live: Path) -> None:
+    fedora = work / FEDORA
+    fedora.unlink(missing_ok=True)
+    fedora.symlink_to(dracut_live)
+    # ext4: the whole-disk scanner at the file's offset; the generic one asked into RAM.
+    _stick(work, "ext4", [cdonly.whole_disk, cdonly.scan_all], {SCAN: "in RAM"})
+    # exFAT: the generic scanner, and dracut without iso-scan with a customisation.
+    _stick(work, "exfat", [cdonly.scan_all, fedora], {FEDORA: "virtual CD"}, PROOF_INIT)
+    # FAT32, its free space in 1 MiB holes: both CD-only systems through device-mapper.
+    _stick(work, "fat32", [cdonly.scan_all, cdonly.whole_disk], {}, fragment=True)
 
 
 def _stick(
@@ -85,6 +97,7 @@ def _stick(
     fragment: bool = False,
 ) -> Path:
     image = work / f"{fs}.img"
+    image.unlink(missing_ok=True)  # a run killed half-way left it
     # Sparse images. ext4 gets 2 GiB, so 4 KiB blocks and 128 MiB groups: room for an ISO in
     # one extent; the FAT32 stick is filled up, so it is small.
     sik("install", "--image", image, "--size", "400M" if fragment else "2G", "--fs", fs)
@@ -134,14 +147,17 @@ def _boot(
     return result
 
 
-# (stick, ISO, firmware, what `sik list` says). exFAT drivers place a file where its first
-# free cluster is, so the exFAT copy may come out in one piece or not: its device follows.
+# (stick, ISO, firmware, what `sik list` says): each mechanism once per firmware. Loop device
+# at the file's offset: the Proxmox-style patch (BIOS), the generic wrapper (UEFI; a fresh
+# exFAT stick lays the file out in one run); device-mapper over a fragmented FAT32 copy: both,
+# one per firmware; in RAM: GRUB loads the ISO under each firmware.
 CASES = [
     ("ext4", PVE, Firmware.bios, "virtual CD", "loop device at the file's offset"),
-    ("ext4", SCAN, Firmware.uefi, "in RAM", "needs about"),
-    ("exfat", SCAN, Firmware.uefi, "virtual CD", ""),
+    ("exfat", SCAN, Firmware.uefi, "virtual CD", "loop device at the file's offset"),
     ("fat32", SCAN, Firmware.bios, "virtual CD", "device-mapper over its"),
     ("fat32", PVE, Firmware.uefi, "virtual CD", "device-mapper over its"),
+    ("ext4", SCAN, Firmware.bios, "in RAM", "needs about"),
+    ("ext4", SCAN, Firmware.uefi, "in RAM", "needs about"),
 ]
 
 
@@ -149,19 +165,20 @@ CASES = [
 def test_cd_only_system_boots_from_its_file(
     sticks: Sticks, fs: str, name: str, firmware: Firmware, medium: str, detail: str, tmp_path: Path
 ) -> None:
-    row = _listed(sticks.images[fs])[name]
+    image = copy_of(sticks.images[fs], tmp_path)  # the workers share the sticks: never open one
+    row = _listed(image)[name]
     assert (row["status"], row["medium"]) == ("ok", medium), row
     assert str(row["medium_detail"]).startswith(detail), row
     device = "dm-0" if str(row["medium_detail"]).startswith("device-mapper") else "loop0"
-    image = copy_of(sticks.images[fs], tmp_path)
     key = "scan_all" if name == SCAN else "whole_disk"
     marker = f"{sticks.cdonly.markers[key]} from {device}"
     result = _boot(image, name, firmware, marker, tmp_path / "serial.log")
     assert result.found, f"no {marker!r} after {result.seconds:.0f} s; serial log:\n{result.log[-3000:]}"
 
 
+@pytest.mark.parametrize("firmware", [Firmware.bios, Firmware.uefi])
 def test_an_iso_moved_after_generate_prints_one_line_and_does_not_boot(
-    sticks: Sticks, tmp_path: Path
+    sticks: Sticks, firmware: Firmware, tmp_path: Path
 ) -> None:
     """The file is copied elsewhere on the stick and put back under its name, as a
     defragmenter or a copy from another computer would: grub.cfg still finds it, the extents
@@ -175,7 +192,7 @@ def test_an_iso_moved_after_generate_prints_one_line_and_does_not_boot(
         (stick.root / "filler.bin").write_bytes(os.urandom(24 * 2**20))  # takes the old place
         moved.rename(iso)
     line = f"sik: /boot/iso/{SCAN} changed since sik generate; run sik generate"
-    result = _boot(image, SCAN, Firmware.bios, line, tmp_path / "serial.log")
+    result = _boot(image, SCAN, firmware, line, tmp_path / "serial.log")
     assert result.found, f"no {line!r} after {result.seconds:.0f} s; serial log:\n{result.log[-3000:]}"
     assert sticks.cdonly.markers["scan_all"] not in result.log
     assert "cdonly: init of scan_all started" not in result.log  # the ISO's own init never ran
@@ -184,9 +201,9 @@ def test_an_iso_moved_after_generate_prints_one_line_and_does_not_boot(
 def test_dracut_without_iso_scan_boots_a_virtual_cd_and_the_stick_stays_writable(
     sticks: Sticks, tmp_path: Path
 ) -> None:
-    row = _listed(sticks.images["exfat"])[FEDORA]
-    assert row["medium"] == "virtual CD", row
     image = copy_of(sticks.images["exfat"], tmp_path)
+    row = _listed(image)[FEDORA]
+    assert row["medium"] == "virtual CD", row
     marker = sticks.dracut_marker
     first = _boot(image, FEDORA, Firmware.uefi, marker, tmp_path / "first.log", snapshot=False)
     assert first.found, first.log[-3000:]

@@ -56,6 +56,15 @@ def initrd_on_stick(flavour: str) -> PurePosixPath:
     return INITRD_DIR / f"{flavour}.cpio"
 
 
+def fsmod_initrd_on_stick(key: str) -> PurePosixPath:
+    """The secondary initrd carrying filesystem modules taken from one ISO (sik/menu/fsmods.py);
+    ``key`` names what it holds."""
+    return INITRD_DIR / f"{FSMOD_INITRD_PREFIX}{key}.cpio"
+
+
+FSMOD_INITRD_PREFIX = "fsmod-"
+
+
 def iso_stem(iso_name: str) -> str:
     """An ISO's name without its .iso suffix, whatever its case."""
     return iso_name[:-4] if iso_name.lower().endswith(".iso") else iso_name
@@ -152,6 +161,15 @@ class Stick:
 
     def initrd_file(self, flavour: str) -> Path:
         return self.host(initrd_on_stick(flavour))
+
+    @property
+    def initrd_dir(self) -> Path:
+        return self.host(INITRD_DIR)
+
+    @property
+    def fsmod_cache_file(self) -> Path:
+        """Which filesystem modules each ISO offers (sik/menu/fsmods.py)."""
+        return self.sik_dir / "fsmod-cache.json"
 
     # --- customisations
     @property

@@ -4,12 +4,14 @@ detector's questions and answers, as text lines or as one JSON document."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sik.core.model import BootEntry, Detection, IsoFile, MenuOptions, ScanResult
+from sik.core.model import BootEntry, Detection, FsType, IsoFile, Medium, MenuOptions, ScanResult
 from sik.core.stick import ISO_DIR
 from sik.detection.detect import Probe, Verdict, detect
+from sik.detection.kmodules import FoundModules, NoModules, locate_modules
+from sik.menu.medium import choose_medium, describe_modules, needs_fs_module
 from sik.menu.plan import PlannedIso, plan
 
 
@@ -33,6 +35,35 @@ def planned(path: Path, volume_id: str, verdict: Verdict) -> PlannedIso:
     return row
 
 
+@dataclass(frozen=True)
+class MediumOnFs:
+    """How the ISO would find itself on a stick of one filesystem."""
+
+    fs: FsType
+    medium: Medium | None  # None: no strategy sik has boots it from this filesystem
+    detail: str | None  # what the strategy takes, or why none applies
+
+
+def media(path: Path, detection: Detection | None) -> tuple[MediumOnFs, ...]:
+    """The medium strategy the ISO would get on each filesystem sik makes, looking into the ISO
+    for a filesystem module where its initramfs needs one."""
+    if detection is None:
+        return ()
+    found = []
+    for fs in FsType:
+        module: FoundModules | NoModules | None = None
+        if detection.kernel is not None and needs_fs_module(detection.method, fs):
+            module = locate_modules(path, detection.kernel, fs)
+        medium = choose_medium(detection.method, fs, module)
+        detail = None
+        if isinstance(module, FoundModules):
+            detail = describe_modules(module)
+        elif isinstance(module, NoModules):
+            detail = module.reason
+        found.append(MediumOnFs(fs, medium, detail))
+    return tuple(found)
+
+
 def summary(name: str, row: PlannedIso) -> str:
     detection = row.scan.detection
     if row.entry is not None and detection is not None:
@@ -40,10 +71,13 @@ def summary(name: str, row: PlannedIso) -> str:
     return f"{name}: unsupported: {row.notes[0]}"
 
 
-def explain_lines(verdict: Verdict, row: PlannedIso) -> list[str]:
+def explain_lines(verdict: Verdict, row: PlannedIso, on_fs: tuple[MediumOnFs, ...] = ()) -> list[str]:
     lines = [f"  why: {verdict.why}"]
     if row.entry is not None:
         lines += _entry_lines(row.entry)
+    for one in on_fs if row.entry is not None else ():
+        detail = f" ({one.detail})" if one.detail else ""
+        lines.append(f"    medium on {one.fs}: {one.medium or 'none'}{detail}")
     for probe in verdict.probes:
         lines += _probe_lines(probe)
     return lines
@@ -73,9 +107,16 @@ def _probe_lines(probe: Probe) -> list[str]:
     return [head, f"    from {probe.source}"] + [f"    {q}" for q in probe.questions]
 
 
-def explain_json(path: Path, verdict: Verdict, row: PlannedIso) -> dict[str, object]:
+def explain_json(
+    path: Path, verdict: Verdict, row: PlannedIso, on_fs: tuple[MediumOnFs, ...] = ()
+) -> dict[str, object]:
     outcome = verdict.outcome
     return asdict(outcome) | {
+        # Per stick filesystem: the medium strategy (sik.core.model.Medium) and what it takes.
+        "media": {
+            str(one.fs): {"medium": str(one.medium) if one.medium else None, "detail": one.detail}
+            for one in (on_fs if row.entry is not None else ())
+        },
         "file": path.name,
         "status": "detected" if isinstance(outcome, Detection) else "unsupported",
         "title": row.entry.title if row.entry else None,

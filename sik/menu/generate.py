@@ -19,6 +19,7 @@ from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
 from sik.detection.plugins import LazyDetectors
 from sik.detection.scan import scan_stick
+from sik.menu.fsmods import find_fs_modules, remove_unused_fsmod_initrds, write_fsmod_initrds
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
 from sik.menu.options import dump_options, load_detector_options, load_options, merge_options
 from sik.menu.plan import PlannedIso, plan
@@ -51,7 +52,8 @@ def plan_stick(
     else:
         results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
-    return plan(results, options, stick.fs, stick.uuid, found)
+    modules = find_fs_modules(stick, results)
+    return plan(results, options, stick.fs, stick.uuid, found, modules)
 
 
 def build_menu(
@@ -163,6 +165,7 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
         check_grub_script(data)
     # The initrds first: a new grub.cfg must never name one that is not there yet.
     write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
+    write_fsmod_initrds(stick, menu.rows)
     kept = load_detector_options(stick.options_file)
     write_file(stick.options_file, dump_options(menu.plan.options, kept).encode())
     if menu.key:
@@ -171,7 +174,9 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
         return False
     if old is not None:
         write_file(stick.grub_cfg_old, old)
-    return write_file(stick.grub_cfg, data)
+    changed = write_file(stick.grub_cfg, data)
+    remove_unused_fsmod_initrds(stick, menu.rows)
+    return changed
 
 
 def check_grub_script(data: bytes) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 from sik.core.model import (
     BootEntry,
     BootMethod,
     Detection,
+    FsModule,
     FsType,
+    Medium,
     MenuOptions,
     Plan,
     ScanResult,
@@ -20,6 +23,8 @@ from sik.core.model import (
 )
 from sik.customize.hooks import StickCustomizations, customize_entry
 from sik.detection.facts import version_key
+from sik.detection.kmodules import NoModules
+from sik.menu.medium import choose_medium, describe_modules
 
 # Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
 # split /proc/cmdline on white space, and the kernel gives double quotes a meaning of their
@@ -54,6 +59,13 @@ class PlannedIso:
     entry: BootEntry | None
     status: str  # "ok", "warning" or "unsupported"
     notes: tuple[str, ...]
+    # The filesystem module taken from the ISO, when the entry's medium strategy loads one.
+    fs_module: FsModule | None = None
+
+    @property
+    def medium_detail(self) -> str | None:
+        """What the medium strategy uses beyond the ISO file, in words for `sik list`."""
+        return describe_modules(self.fs_module) if self.fs_module else None
 
 
 def plan(
@@ -62,13 +74,17 @@ def plan(
     fs: FsType | None,
     data_uuid: str | None = None,
     customizations: StickCustomizations | None = None,
+    fs_modules: Mapping[PurePosixPath, FsModule | NoModules] | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
-    """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines."""
+    """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines;
+    ``fs_modules`` what ISOs offer of the stick filesystem's module (sik/menu/fsmods.py), by path."""
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
     found = customizations or StickCustomizations()
+    modules = fs_modules or {}
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
-        rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found))
+        module = modules.get(result.iso.path)
+        rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found, module))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
     plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid)
@@ -82,6 +98,7 @@ def _plan_one(
     used_ids: set[str],
     data_uuid: str | None,
     found: StickCustomizations,
+    module: FsModule | NoModules | None = None,
 ) -> PlannedIso:
     detection = result.detection
     if detection is None:
@@ -112,9 +129,11 @@ def _plan_one(
         )
         return PlannedIso(result, None, "unsupported", (reason,))
     notes = list(result.warnings)
-    if fs is not None and fs not in detection.method.readable_filesystems():
+    medium = choose_medium(detection.method, fs, module)
+    if medium is None:
+        why = f" ({module.reason})" if isinstance(module, NoModules) else ""
         notes.append(
-            f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO"
+            f"{detection.method}'s initrd cannot read a {fs} stick{why}: use an ext4 stick for this ISO"
         )
     entry = BootEntry(
         id=_unique_id(_slug(result.iso.path.name), used_ids),
@@ -127,9 +146,13 @@ def _plan_one(
         cmdline=_cmdline(detection, iso_path, options, data_uuid or ""),
         grub_class=detection.grub_class,
         secure_boot=result.secure_boot,
+        medium=medium or Medium.iso_file,
     )
+    fs_module = module if medium is Medium.iso_file_fsmod and isinstance(module, FsModule) else None
+    if fs_module is not None:
+        entry = replace(entry, extra_initrds=(*entry.extra_initrds, fs_module.initrd))
     entry = customize_entry(entry, found)
-    return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
+    return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes), fs_module)
 
 
 def _unnameable(iso_path: str) -> str | None:

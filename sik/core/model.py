@@ -318,6 +318,9 @@ class Plan:
     items: tuple[BootEntry | Submenu, ...]
     options: MenuOptions = field(default_factory=MenuOptions)
     data_uuid: str | None = None
+    # The names of every file in /boot/iso this plan was made from, with an entry or without:
+    # GRUB lists the others, copied onto the stick since, in a "New ISOs" submenu.
+    known_isos: tuple[str, ...] = ()
 
     @property
     def entries(self) -> tuple[BootEntry, ...]:

@@ -87,7 +87,8 @@ def plan(
         rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found, module))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
-    plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid)
+    known = tuple(sorted({r.iso.path.name for r in results}))
+    plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid, known_isos=known)
     return plan_, tuple(rows)
 
 

@@ -28,6 +28,16 @@ def grub_quote(value: object) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+# Characters with a meaning in a POSIX extended regular expression (GRUB's regexp command).
+_ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$\\])")
+
+
+def ere_literal(value: object) -> str:
+    """A regular expression matching exactly ``value``: its special characters escaped, and
+    nothing else (GNU regex gives some backslashed letters a meaning, \\w or \\b)."""
+    return _ERE_SPECIAL.sub(r"\\\1", str(value))
+
+
 def _environment(user_templates: Path | None) -> jinja2.Environment:
     folders: list[Path] = [user_templates] if user_templates and user_templates.is_dir() else []
     folders.append(data_dir("grub-templates"))
@@ -40,6 +50,7 @@ def _environment(user_templates: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["grub_quote"] = grub_quote
+    env.filters["ere_literal"] = ere_literal
     return env
 
 

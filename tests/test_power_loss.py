@@ -111,7 +111,7 @@ def _sik(*args: str | Path) -> None:
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bench]:
     work = tmp_path_factory.mktemp("power")
     image = work / "sik.img"
-    _sik("install", "--image", image, "--size", "300M")
+    _sik("install", "--image", image, "--size", "300M", "--fs", "ext4")
     memtest = work / MEMTEST
     memtest.symlink_to(build_fixture_isos().memtest)
     _sik("generate", "--image", image, *SERIAL_MENU)

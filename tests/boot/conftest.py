@@ -62,7 +62,7 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
             source.symlink_to(getattr(fixture_isos, key))
         sources.append(source)
     image = tmp_path_factory.mktemp("stick") / "sik.img"
-    _sik("install", "--image", image, "--size", "1G")
+    _sik("install", "--image", image, "--size", "1G", "--fs", "ext4")
     with open_stick(image, None) as stick:  # files a user copied on by hand
         _add_bad_files(stick.iso_dir, fixture_isos.memtest)
     # The serial console reaches the kernels only through the user-facing option.

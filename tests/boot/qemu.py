@@ -143,9 +143,18 @@ def qemu_argv(
     snapshot: bool,
     sercon: bool = False,
     secboot_vars: Path | None = None,
+    usb: bool = False,
 ) -> list[str]:
     accel = accelerator()
-    drive = f"file={image},format=raw,if=virtio" + (",snapshot=on" if snapshot else "")
+    drive = f"file={image},format=raw" + (",snapshot=on" if snapshot else "")
+    # A stick as users plug it in: USB mass storage behind an xHCI controller, which both
+    # firmwares boot from and the distribution's initramfs must find by itself (usb_storage).
+    disk = (
+        ["-drive", f"{drive},if=none,id=stick", "-device", "qemu-xhci,id=xhci"]
+        + ["-device", "usb-storage,drive=stick,bus=xhci.0"]
+        if usb
+        else ["-drive", f"{drive},if=virtio"]
+    )
     if secboot_vars is not None:
         # Secure Boot: OVMF keeps its variables safe from the OS only in SMM.
         machine, firmware_args = "q35,smm=on", _secboot_args(workdir, secboot_vars)
@@ -158,7 +167,7 @@ def qemu_argv(
         "-cpu", "host" if accel == "kvm" else TCG_CPU,
         "-m", str(memory_mb),
         *firmware_args,
-        "-drive", drive,
+        *disk,
         "-serial", f"file:{log_path}",
         "-display", "none", "-vga", "none", "-nodefaults", "-monitor", "none",
         "-no-reboot",
@@ -195,6 +204,7 @@ def boot_until(
     poweroff_grace: float = 0,
     secboot_vars: Path | None = None,
     then: str | None = None,
+    usb: bool = False,
 ) -> BootResult:
     """Boot ``image`` under ``firmware`` until ``marker`` shows on the serial console, QEMU
     exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log returned.
@@ -203,11 +213,14 @@ def boot_until(
     seconds after the marker let the system sync and power off by itself (the fixtures do)
     before QEMU is stopped, for tests that read what it wrote. ``secboot_vars`` boots the
     Secure Boot firmware with a copy of that variable store (UEFI only). With ``then``, the
-    marker counts only once ``then`` has shown after it."""
+    marker counts only once ``then`` has shown after it. ``usb`` attaches the image as USB
+    storage instead of a virtio disk."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_bytes(b"")
     with tempfile.TemporaryDirectory(prefix="sik-qemu-") as tmp:
-        argv = qemu_argv(image, firmware, log_path, Path(tmp), memory_mb, snapshot, sercon, secboot_vars)
+        argv = qemu_argv(
+            image, firmware, log_path, Path(tmp), memory_mb, snapshot, sercon, secboot_vars, usb
+        )
         stderr_path = Path(tmp, "stderr")
         start = time.monotonic()
         with stderr_path.open("wb") as stderr:

@@ -184,7 +184,8 @@ def test_medium_order_of_preference() -> None:
 
 def _exfat_stick(tmp_path: Path, name: str = "stick") -> Stick:
     stick = Stick(tmp_path / name, FsType.exfat)
-    stick.create_layout()
+    stick.root.mkdir()
+    stick.initialise()
     return stick
 
 
@@ -251,11 +252,12 @@ def test_without_a_module_the_entry_says_why(
 
 def test_ext4_stick_needs_no_module(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
     stick = Stick(tmp_path / "stick", FsType.ext4)
-    stick.create_layout()
+    stick.root.mkdir()
+    stick.initialise()
     live_iso(stick.iso_dir / "debian.iso", squashfs(tmp_path, module_tree()))
     (row,) = build_menu(stick, MenuOptions(), detectors).rows
     assert row.entry is not None and row.entry.medium is Medium.iso_file and row.fs_module is None
-    assert not stick.fsmod_cache.exists()
+    assert not stick.fsmod_cache_file.exists()
 
 
 def test_list_and_detect_show_the_medium(tmp_path: Path) -> None:

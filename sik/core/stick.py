@@ -27,6 +27,9 @@ EXTENSION_DIR = PurePosixPath("/boot/extensions")
 EXTENSION_SUFFIX = ".ExtensionImage"
 CUSTOMIZE_DIR = PurePosixPath("/boot/customize")
 INITRD_DIR = SIK_DIR / "initrd"
+# One empty file per ISO the menu was made from, named as the ISO: GRUB tells an ISO copied on
+# since by the missing file (grub-templates/new-isos.j2).
+KNOWN_ISOS_DIR = SIK_DIR / "known-isos"
 PERSIST_DIR = SIK_DIR / "persist"
 HOME_IMAGE = PurePosixPath("/home.img")
 # kiwi-live 9.24 (Debian 12) keeps a loop-booted ISO's persistence in this one file at the root
@@ -165,6 +168,10 @@ class Stick:
     @property
     def initrd_dir(self) -> Path:
         return self.host(INITRD_DIR)
+
+    @property
+    def known_isos_dir(self) -> Path:
+        return self.host(KNOWN_ISOS_DIR)
 
     @property
     def fsmod_cache_file(self) -> Path:

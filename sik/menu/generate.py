@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sik.core.errors import SikError
 from sik.core.model import MenuOptions, Plan
 from sik.core.run import run
-from sik.core.staged import write_file
+from sik.core.staged import fsync_dir, write_error, write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
@@ -170,13 +170,36 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
     write_file(stick.options_file, dump_options(menu.plan.options, kept).encode())
     if menu.key:
         remember_menu(stick, menu.key, data)
-    if old == data:
-        return False
-    if old is not None:
-        write_file(stick.grub_cfg_old, old)
-    changed = write_file(stick.grub_cfg, data)
-    remove_unused_fsmod_initrds(stick, menu.rows)
+    changed = False
+    if old != data:
+        if old is not None:
+            write_file(stick.grub_cfg_old, old)
+        changed = write_file(stick.grub_cfg, data)
+        remove_unused_fsmod_initrds(stick, menu.rows)
+    # After grub.cfg (and whether it changed or not: it names no ISO): a marker for an ISO the
+    # old menu lacks, left by a sik killed before the new grub.cfg, would hide that ISO from
+    # both the menu and GRUB's "New ISOs" submenu.
+    mark_known_isos(stick, menu.plan.known_isos)
     return changed
+
+
+def mark_known_isos(stick: Stick, names: tuple[str, ...]) -> None:
+    """One empty file per ISO the menu was made from, none for any other (a killed sik's
+    partial copies included): what GRUB's "New ISOs" submenu tells new files by
+    (grub-templates/new-isos.j2). Only missing markers are written, so a second run writes
+    nothing."""
+    directory = stick.known_isos_dir
+    wanted = set(names)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        present = {p.name for p in directory.iterdir()}
+        for name in sorted(present - wanted):
+            (directory / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise write_error(directory, exc) from exc
+    for name in sorted(wanted - present):
+        write_file(directory / name, b"")
+    fsync_dir(directory)
 
 
 def check_grub_script(data: bytes) -> None:

@@ -87,7 +87,9 @@ def plan(
         rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found, module))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
-    known = tuple(sorted({r.iso.path.name for r in results}))
+    # No marker for a name grub.cfg cannot hold (it has no entry): GRUB lists that file under
+    # "New ISOs", and `sik generate` says why it has no entry.
+    known = tuple(sorted({r.iso.path.name for r in results if not _unnameable(str(r.iso.path))}))
     plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid, known_isos=known)
     return plan_, tuple(rows)
 

@@ -11,7 +11,14 @@ import jinja2
 from sik import __version__
 from sik.core.model import Plan
 from sik.core.resources import data_dir
-from sik.core.stick import CUSTOM_CFG, ESP_KEYS_DIR, ESP_MOKMANAGER, ISO_DIR, SUMS_FILE
+from sik.core.stick import (
+    CUSTOM_CFG,
+    ESP_KEYS_DIR,
+    ESP_MOKMANAGER,
+    ISO_DIR,
+    KNOWN_ISOS_DIR,
+    SUMS_FILE,
+)
 
 # Characters GRUB's script lexer treats as plain word characters. Anything else (white space,
 # quotes, $, ;, |, &, <, >, {, }, \, non-ASCII, ...) is wrapped in single quotes, inside which
@@ -28,16 +35,6 @@ def grub_quote(value: object) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-# Characters with a meaning in a POSIX extended regular expression (GRUB's regexp command).
-_ERE_SPECIAL = re.compile(r"([.\[\]()*+?{}|^$\\])")
-
-
-def ere_literal(value: object) -> str:
-    """A regular expression matching exactly ``value``: its special characters escaped, and
-    nothing else (GNU regex gives some backslashed letters a meaning, \\w or \\b)."""
-    return _ERE_SPECIAL.sub(r"\\\1", str(value))
-
-
 def _environment(user_templates: Path | None) -> jinja2.Environment:
     folders: list[Path] = [user_templates] if user_templates and user_templates.is_dir() else []
     folders.append(data_dir("grub-templates"))
@@ -50,7 +47,6 @@ def _environment(user_templates: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["grub_quote"] = grub_quote
-    env.filters["ere_literal"] = ere_literal
     return env
 
 
@@ -68,6 +64,7 @@ def render_grub_cfg(plan: Plan, *, user_templates: Path | None = None) -> str:
         esp_keys=str(ESP_KEYS_DIR),
         esp_mokmanager=str(ESP_MOKMANAGER),
         iso_dir=str(ISO_DIR),
+        known_isos_dir=str(KNOWN_ISOS_DIR),
     )
 
 

@@ -107,7 +107,15 @@ def _disk(path: Path) -> str:
         if device.startswith("/dev/")
         else ""
     )
-    return f"{source} ({' '.join(model.split()) or 'model unknown'}) holding {path}"
+    return f"{source} ({' '.join(model.split()) or 'model unknown'}) holding {_home_relative(path)}"
+
+
+def _home_relative(path: Path) -> str:
+    """``~/.cache/sik-bench`` rather than one machine's home directory, in a committed file."""
+    try:
+        return f"~/{path.resolve().relative_to(Path.home().resolve())}"
+    except ValueError:
+        return os.fspath(path)
 
 
 def _versions() -> str:

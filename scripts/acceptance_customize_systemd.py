@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.acceptance_full_systems import DEBIAN_LIVE, cache_dir, cached_iso, sik  # noqa: E402
 from sik.core.model import Firmware  # noqa: E402
 from sik.drive.open_stick import open_stick  # noqa: E402
-from tests.boot.qemu import boot_until  # noqa: E402
+from sik.vm.qemu import boot_until  # noqa: E402
 
 INIT = """\
 #!/bin/sh

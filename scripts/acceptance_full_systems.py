@@ -35,7 +35,7 @@ sys.path.insert(0, os.fspath(ROOT))
 from sik.core.errors import SikError, ToolError  # noqa: E402
 from sik.core.model import Firmware  # noqa: E402
 from sik.core.run import run  # noqa: E402
-from tests.boot.qemu import BootResult, boot_until  # noqa: E402
+from sik.vm.qemu import BootResult, boot_until  # noqa: E402
 from tests.fixtures.chroot import AptSource, Chroot, remove_tree  # noqa: E402
 
 log = logging.getLogger("acceptance")

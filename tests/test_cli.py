@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.stick import Stick
+from tests.clirun import run_sik as _sik
 from tests.isobuilder import DEBIAN_LIVE, build_iso
+from tests.loopdev import loop_device
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _sik(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="200")
-    return subprocess.run(
-        [sys.executable, "-m", "sik", *args], capture_output=True, text=True, env=env, cwd=cwd
-    )
 
 
 def test_list_json_goes_to_stdout(stick: Stick) -> None:
@@ -108,3 +105,25 @@ def test_an_unknown_filesystem_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "ntfs" in result.stderr and "exfat" in result.stderr
     assert not (tmp_path / "x.img").exists()
+
+
+@pytest.mark.root
+def test_ctrl_c_at_the_prompt_exits_130_and_erases_nothing(tmp_path: Path) -> None:
+    """SIGINT while `sik install DEVICE` waits for the device's name to be typed back."""
+    with loop_device(tmp_path / "disk.img", 256 * 2**20) as device:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        argv = [sys.executable, "-m", "sik", "install", str(device), "--allow-fixed-disk"]
+        pipe = subprocess.PIPE
+        with subprocess.Popen(argv, env=env, stdin=pipe, stdout=pipe, stderr=pipe) as proc:
+            assert proc.stdout and proc.stderr
+            shown = b""
+            while b"to erase it" not in shown:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                assert chunk, f"no prompt; stderr: {proc.stderr.read().decode()}"
+                shown += chunk
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err.decode()
+        assert "Traceback" not in err.decode()
+    with open(tmp_path / "disk.img", "rb") as disk:
+        assert disk.read(2**20) == bytes(2**20)  # no partition table was written

@@ -78,8 +78,9 @@ def test_when_nothing_matches_the_reason_names_the_failed_detector(
 
 def test_sik_list_shows_a_broken_detector_as_a_warning(stick: Stick, plugins: Path) -> None:
     build_iso(DEBIAN, stick.iso_dir / "debian.iso")
-    (stick.options_file).write_text(f'[detectors]\nfolders = ["{plugins}"]\n', encoding="utf-8")
-    listed = CliRunner().invoke(app, ["list", "--stick", str(stick.root), "--json"])
+    listed = CliRunner().invoke(
+        app, ["list", "--stick", str(stick.root), "--json", "--detector-folder", str(plugins)]
+    )
     assert listed.exit_code == 0, listed.output
     (row,) = json.loads(listed.stdout)
     assert row["status"] == "warning" and row["entry"] == "iso-debian"

@@ -177,6 +177,13 @@ def test_isolinux_menu_moves_initrd_out_of_append() -> None:
     assert second == MenuItem("two", "/k", ("/a", "/b"), ())
 
 
+def test_isolinux_menu_with_a_bare_label_line() -> None:
+    """Found by the fuzz test once it failed on a detector's exception (issue 13, item 19):
+    casper raised IndexError here."""
+    (item,) = parse_isolinux_menu("label\nlabel live\n  kernel /casper/vmlinuz\n")
+    assert item == MenuItem("live", "/casper/vmlinuz", (), ())
+
+
 def test_grub_menu_reads_linux_and_initrd_lines() -> None:
     text = (
         'set timeout=5\nmenuentry "Try Ubuntu" --class ubuntu {\n\tlinux\t/casper/vmlinuz  --- quiet\n'

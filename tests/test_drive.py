@@ -254,8 +254,9 @@ def test_core_image_too_big_for_the_bios_boot_partition_is_refused(tmp_path: Pat
 
 
 def test_patch_core_sets_one_contiguous_blocklist() -> None:
-    core = bytes(range(256)) * 2 + b"\x01" * 1000  # 1512 bytes: 3 sectors after padding
-    patched = bootloader.patch_core(core, core_lba=2048)
+    core = bytearray(bytes(range(256)) * 2 + b"\x01" * 1000)  # 1512 bytes: 3 sectors, padded
+    core[500:512] = struct.pack("<QHH", 2, 2, 0x820)  # what grub-mkimage leaves there
+    patched = bootloader.patch_core(bytes(core), core_lba=2048)
     assert len(patched) == 3 * 512
     assert struct.unpack_from("<QHH", patched, 500) == (2049, 2, 0x820)
     assert patched[488:500] == bytes(12)

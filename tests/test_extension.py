@@ -17,6 +17,7 @@ from sik.core.stick import Stick
 from sik.customize.extensions import build_extension
 from sik.customize.home import create_home
 from sik.customize.persistence import create_persistence
+from tests.clirun import sik
 
 runner = CliRunner()
 
@@ -109,6 +110,8 @@ def test_extension_commands_on_a_stick(tmp_path: Path) -> None:
     )
     assert built.exit_code == 0, built.output
     assert (stick / "boot/extensions/hello.ExtensionImage").is_file()
+    # The manifest follows sik's own writes (issue 13, item 15): verify passes right after.
+    sik("verify", "--stick", stick)
     listed = runner.invoke(app, ["extension", "list", "--stick", str(stick), "--json"])
     assert [e["name"] for e in json.loads(listed.stdout)] == ["hello"]
     missing = runner.invoke(app, ["extension", "remove", "nope", "--stick", str(stick)])
@@ -116,6 +119,7 @@ def test_extension_commands_on_a_stick(tmp_path: Path) -> None:
     removed = runner.invoke(app, ["extension", "remove", "hello", "--stick", str(stick)])
     assert removed.exit_code == 0, removed.output
     assert not (stick / "boot/extensions/hello.ExtensionImage").exists()
+    assert "hello" not in sik("verify", "--stick", stick).output
 
 
 def _label(path: Path) -> str:
@@ -179,3 +183,17 @@ def test_persist_command_refuses_an_iso_it_does_not_know(tmp_path: Path) -> None
     stick = _stick(tmp_path)
     result = runner.invoke(app, ["persist", "nope.iso", "--size", "64M", "--stick", str(stick)])
     assert result.exit_code == 1 and "no bootable ISO named 'nope.iso'" in str(result.exception)
+
+
+def test_verify_passes_right_after_home_create_and_persist(tmp_path: Path) -> None:
+    """home.img and persistence stores are the booted systems' to change, so the manifest does
+    not track them; `sik verify` passes right after either command, as after `sik add`."""
+    from tests.isobuilder import DEBIAN_LIVE, build_iso
+
+    stick = _stick(tmp_path)
+    iso = build_iso(tmp_path / "debian.iso", DEBIAN_LIVE)
+    sik("add", "--stick", stick, iso)
+    sik("home", "create", "--size", "64M", "--stick", stick)
+    sik("verify", "--stick", stick)
+    sik("persist", "debian.iso", "--size", "32M", "--stick", stick)
+    assert "1 file(s) intact" in sik("verify", "--stick", stick).output

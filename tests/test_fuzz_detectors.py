@@ -40,6 +40,7 @@ from sik.detection.scan import scan_one
 from sik.menu.plan import plan
 from sik.menu.render import render_grub_cfg
 from sik.testkit import IsoLayout, build_iso
+from tests.fuzzcheck import assert_no_detector_raised
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, MEMTEST
 from tests.layouts import ALL
 
@@ -285,7 +286,9 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 
 def _scan_plan_render(stick: Stick, path: Path) -> None:
-    result, _ = scan_one(stick, path, detectors())
+    result, verdict = scan_one(stick, path, detectors())
+    if verdict is not None:
+        assert_no_detector_raised(verdict)
     scanned["isos"] += 1
     outcome = result.outcome
     assert isinstance(outcome, Detection | Unsupported)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
-from sik.core.errors import SikError, StickError
+from sik.core.errors import SikError, StickError, ToolError
 from sik.core.model import FsType, MenuOptions
 from sik.core.stick import Stick
 from sik.detection.detect import LoadedDetector
@@ -72,6 +73,18 @@ def test_write_keeps_previous_menu_and_leaves_no_temp_files(
     assert sorted(p.name for p in stick.grub_dir.iterdir()) == ["grub.cfg", "grub.cfg.old"]
 
 
+def test_a_menu_grub_cannot_parse_never_replaces_grub_cfg(
+    stick: Stick, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    """GRUB's own grub-script-check reads a new grub.cfg before it replaces the old one."""
+    menu = build_menu(stick, MenuOptions(), detectors)
+    write_menu(stick, menu)
+    before = stick.grub_cfg.read_bytes()
+    with pytest.raises(ToolError, match="grub-script-check failed"):
+        write_menu(stick, replace(menu, grub_cfg="menuentry 'unclosed' {\n"))
+    assert stick.grub_cfg.read_bytes() == before
+
+
 def test_custom_cfg_is_sourced_and_never_touched(
     stick: Stick, detectors: tuple[LoadedDetector, ...]
 ) -> None:
@@ -85,7 +98,7 @@ def test_kernel_args_are_appended_and_saved(stick: Stick, detectors: tuple[Loade
     _fill(stick)
     write_menu(stick, build_menu(stick, MenuOptions(kernel_args=("console=ttyS0,115200",)), detectors))
     text = stick.grub_cfg.read_text(encoding="utf-8")
-    assert "findiso=/boot/iso/debian-live.iso console=ttyS0,115200\n" in text
+    assert "findiso=/boot/iso/debian-live.iso console=ttyS0,115200 $sik_once_args\n" in text
     # A later generate without options (what `sik add` does) keeps them.
     write_menu(stick, build_menu(stick, None, detectors))
     assert stick.grub_cfg.read_text(encoding="utf-8") == text

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from sik.cli import app
 from sik.core.run import run
-from sik.drive.devices import looks_like_sik, read_head
+from sik.drive.devices import looks_like_sik, lsblk_json, read_head
 from sik.drive.guard import DeviceRefused, SystemView, check_target, parse_mountinfo
 from sik.drive.install import _drive_at, guard_device, unmount_all
 from sik.drive.layout import partition
@@ -59,8 +60,8 @@ def _system_disk() -> Path:
 def test_the_disk_holding_the_running_system_is_refused() -> None:
     disk = _system_disk()
     with pytest.raises(DeviceRefused, match=r"holds the running system's /; sik never erases"):
-        guard_device(disk, force=True, unmount=True)
-    result = CliRunner().invoke(app, ["install", str(disk), "--yes", "--force", "--unmount"])
+        guard_device(disk, allow_fixed=True, unmount=True)
+    result = CliRunner().invoke(app, ["install", str(disk), "--yes", "--allow-fixed-disk", "--unmount"])
     assert result.exit_code == 1 and "holds the running system's /" in str(result.exception)
 
 
@@ -69,11 +70,11 @@ def test_mounted_filesystem_refused_then_unmounted_with_unmount(tmp_path: Path, 
     _mount_ext4(loop, mountpoint)
     try:
         with pytest.raises(DeviceRefused, match=f"has mounted filesystems: {mountpoint}$") as refused:
-            guard_device(loop, force=True, unmount=False)
+            guard_device(loop, allow_fixed=True, unmount=False)
         assert refused.value.hint == "unmount them, or pass --unmount to let sik do it"
-        target = guard_device(loop, force=True, unmount=True)
+        target = guard_device(loop, allow_fixed=True, unmount=True)
         assert target.mounted == (str(mountpoint),)
-        assert unmount_all(loop, target, force=True).mounted == ()
+        assert unmount_all(loop, target, allow_fixed=True).mounted == ()
         assert not os.path.ismount(mountpoint)
     finally:
         if os.path.ismount(mountpoint):
@@ -89,7 +90,7 @@ def test_disk_mounted_on_a_system_directory_is_refused(tmp_path: Path, loop: Pat
         mountinfo = Path("/proc/self/mountinfo").read_text().replace(f" {mountpoint} ", f" {where} ")
         view = SystemView.read(mountinfo=mountinfo)
         with pytest.raises(DeviceRefused, match=f"holds the running system's {where}"):
-            guard_device(loop, force=True, unmount=True, view=view)
+            guard_device(loop, allow_fixed=True, unmount=True, view=view)
     finally:
         run(["umount", mountpoint])
 
@@ -100,10 +101,10 @@ def test_disk_with_active_swap_is_refused(tmp_path: Path) -> None:
         run(["swapon", device])
         try:
             with pytest.raises(DeviceRefused, match="holds active swap"):
-                guard_device(device, force=True, unmount=True)
+                guard_device(device, allow_fixed=True, unmount=True)
         finally:
             run(["swapoff", device])
-        assert guard_device(device, force=True, unmount=False).mounted == ()
+        assert guard_device(device, allow_fixed=True, unmount=False).mounted == ()
 
 
 def test_root_inside_an_image_file_protects_the_disk_holding_the_file(
@@ -118,7 +119,7 @@ def test_root_inside_an_image_file_protects_the_disk_holding_the_file(
             line = f"999 1 {devno} / / rw - ext4 {inner} rw\n"
             view = SystemView.read(mountinfo=Path("/proc/self/mountinfo").read_text() + line)
             with pytest.raises(DeviceRefused, match="holds the running system's /"):
-                guard_device(loop, force=True, unmount=True, view=view)
+                guard_device(loop, allow_fixed=True, unmount=True, view=view)
     finally:
         run(["umount", outer])
 
@@ -126,16 +127,49 @@ def test_root_inside_an_image_file_protects_the_disk_holding_the_file(
 def test_a_partition_is_refused_with_its_disk_named(loop: Path) -> None:
     partition(loop)  # libparted tells the kernel, which makes /dev/loopNp1..3
     with pytest.raises(DeviceRefused, match=f"is a partition of {loop}$") as refused:
-        guard_device(Path(f"{loop}p3"), force=True, unmount=True)
+        guard_device(Path(f"{loop}p3"), allow_fixed=True, unmount=True)
     assert refused.value.hint == f"name the whole drive, {loop}"
 
 
-def test_fixed_disk_needs_force_usb_disk_does_not(tmp_path: Path, loop: Path) -> None:
-    with pytest.raises(DeviceRefused, match=r"is a fixed disk \(unknown transport, not removable\)"):
-        guard_device(loop, force=False, unmount=False)
-    assert guard_device(loop, force=True, unmount=False).drive.path == str(loop)
-    target = guard_device(loop, force=False, unmount=False, udev_dir=_usb(tmp_path, loop))
+def _lsblk(device: Path, **changes: object) -> dict[str, Any]:
+    """lsblk's real JSON for ``device``, with the facts a loop device cannot have here (a
+    removable flag, no rotation, a serial number) changed as a USB drive would report them."""
+    data = lsblk_json([str(device)])
+    data["blockdevices"][0].update(changes)
+    return data
+
+
+def test_fixed_disk_needs_allow_fixed_disk_usb_flash_drive_does_not(tmp_path: Path, loop: Path) -> None:
+    with pytest.raises(DeviceRefused, match=r"is a fixed disk \(unknown transport, a hard disk\)") as no:
+        guard_device(loop, allow_fixed=False, unmount=False)
+    assert no.value.hint == "pass --allow-fixed-disk if you really mean this disk"
+    assert guard_device(loop, allow_fixed=True, unmount=False).drive.path == str(loop)
+    udev = _usb(tmp_path, loop)
+    flash = _lsblk(loop, rm=True, rota=False)
+    target = guard_device(loop, allow_fixed=False, unmount=False, udev_dir=udev, lsblk=flash)
     assert (target.drive.transport, target.drive.model) == ("usb", "Test Stick")
+
+
+@pytest.mark.parametrize(
+    ("facts", "kind"),
+    [({"rm": True, "rota": True}, "a hard disk"), ({"rm": False, "rota": False}, "not removable")],
+)
+def test_a_usb_hard_disk_counts_as_fixed(
+    tmp_path: Path, loop: Path, facts: dict[str, bool], kind: str
+) -> None:
+    """The backup drive on USB: rotational, or not removable media, needs --allow-fixed-disk."""
+    udev, lsblk = _usb(tmp_path, loop), _lsblk(loop, **facts)
+    with pytest.raises(DeviceRefused, match=rf"is a fixed disk \(usb, {kind}\)"):
+        guard_device(loop, allow_fixed=False, unmount=False, udev_dir=udev, lsblk=lsblk)
+    guard_device(loop, allow_fixed=True, unmount=False, udev_dir=udev, lsblk=lsblk)
+
+
+def test_force_no_longer_allows_a_fixed_disk(loop: Path) -> None:
+    """--force overwrites an image file; it says nothing about which disk may be erased."""
+    before = read_head(loop, 4096)
+    result = CliRunner().invoke(app, ["install", str(loop), "--force", "--yes"])
+    assert result.exit_code == 1 and "is a fixed disk" in str(result.exception)
+    assert read_head(loop, 4096) == before
 
 
 def test_too_small_device_is_refused(tmp_path: Path) -> None:
@@ -143,16 +177,16 @@ def test_too_small_device_is_refused(tmp_path: Path) -> None:
         loop_device(tmp_path / "small.img", 100 * MIB) as device,
         pytest.raises(DeviceRefused, match=r"is too small: 100.0 MiB, a sik stick needs 16\d.0 MiB"),
     ):
-        guard_device(device, force=False, unmount=False, udev_dir=_usb(tmp_path, device))
+        guard_device(device, allow_fixed=True, unmount=False, udev_dir=_usb(tmp_path, device))
 
 
 def test_not_a_block_device_and_missing_paths(tmp_path: Path) -> None:
     with pytest.raises(DeviceRefused, match="/etc/hostname is not a block device"):
-        guard_device(Path("/etc/hostname"), force=True, unmount=True)
+        guard_device(Path("/etc/hostname"), allow_fixed=True, unmount=True)
     with pytest.raises(DeviceRefused, match="/dev/sdzz does not exist"):
-        guard_device(Path("/dev/sdzz"), force=True, unmount=True)
+        guard_device(Path("/dev/sdzz"), allow_fixed=True, unmount=True)
     with pytest.raises(DeviceRefused, match="/dev/null is not a block device"):
-        guard_device(Path("/dev/null"), force=True, unmount=True)
+        guard_device(Path("/dev/null"), allow_fixed=True, unmount=True)
 
 
 def _fake_sysfs(root: Path, loop: Path, holder_mounted_on: str | None) -> tuple[Path, str]:
@@ -184,7 +218,7 @@ def test_lvm_on_the_disk_is_found_through_holders(
     sys_block, mountinfo = _fake_sysfs(tmp_path / "sys", loop, mounted_on)
     view = SystemView.read(mountinfo=mountinfo, swaps="Filename Type\n", sys_block=sys_block)
     with pytest.raises(DeviceRefused, match=message):
-        check_target(view, loop, _drive_at(loop, tmp_path), needed=0, force=True, unmount=False)
+        check_target(view, loop, _drive_at(loop, tmp_path), needed=0, allow_fixed=True, unmount=False)
 
 
 def test_install_asks_for_the_name_and_unmounts_when_told(tmp_path: Path, loop: Path) -> None:
@@ -192,13 +226,13 @@ def test_install_asks_for_the_name_and_unmounts_when_told(tmp_path: Path, loop: 
     _mount_ext4(loop, mountpoint)
     try:
         wrong = CliRunner().invoke(
-            app, ["install", str(loop), "--force", "--unmount"], input="/dev/sda\n"
+            app, ["install", str(loop), "--allow-fixed-disk", "--unmount"], input="/dev/sda\n"
         )
         assert wrong.exit_code == 1 and "nothing was changed" in str(wrong.exception)
         assert "Type " + str(loop) in wrong.output and "not removable" not in wrong.output
         assert not looks_like_sik(read_head(loop))
         right = CliRunner().invoke(
-            app, ["install", str(loop), "--force", "--unmount"], input=f"{loop}\n"
+            app, ["install", str(loop), "--allow-fixed-disk", "--unmount"], input=f"{loop}\n"
         )
         assert right.exit_code == 0, right.output
         assert looks_like_sik(read_head(loop)) and not os.path.ismount(mountpoint)

@@ -8,7 +8,6 @@ import os
 import shutil
 import struct
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,25 +15,15 @@ import pytest
 
 from sik.core.run import run
 from sik.core.stick import Stick
+from tests.clirun import run_sik as _sik
 from tests.isobuilder import DEBIAN_LIVE, FEDORA_LIVE, LOOPBACK, build_iso
-from tests.loopdev import loop_device
+from tests.loopdev import mounted_ext4
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTOR = 2048
 MIB = 2**20
 # How many ISOs the "full stick" test puts in /boot/iso (the issue asks for 10,000).
 MANY_ISOS = int(os.environ.get("SIK_HOSTILE_MANY", "10000"))
-
-
-def _sik(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="400") | (env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "sik", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,  # a cyclic ISO must not hang sik
-    )
 
 
 def _snapshot(root: Path) -> dict[str, str]:
@@ -146,7 +135,7 @@ def test_sik_add_refuses_broken_isos_before_touching_the_stick(stick: Stick, tmp
 
 def test_ten_thousand_isos(stick: Stick, tmp_path: Path) -> None:
     """A stick with MANY_ISOS tiny ISOs (hard links of one: the scan opens each all the same).
-    The time is measured and printed for the README, never asserted."""
+    The time is measured by hand for docs/benchmarks.md, never asserted."""
     tiny = build_iso(tmp_path / "tiny.iso", LOOPBACK)
     for n in range(MANY_ISOS):
         os.link(tiny, stick.iso_dir / f"tiny-{n:05d}.iso")
@@ -211,16 +200,21 @@ def grub_commands(text: str) -> list[list[str]]:
 
 
 HOSTILE_NAMES = (
+    "$(reboot).iso",
+    "${prefix}.iso",
+    "a;reboot;.iso",
+    "}reboot{.iso",
+    "`reboot`.iso",
+)
+# Names an ISO's own loopback.cfg cannot pass on to its initrd intact: GRUB splits
+# ${iso_path} at white space there and escapes \ ' " on the command line. They get no entry
+# (issue 13, item 10); sik still must not let them inject anything.
+UNBOOTABLE_NAMES = (
     "with space.iso",
     "it's.iso",
     'say "hi".iso',
-    "$(reboot).iso",
-    "${prefix}.iso",
     "x'; reboot; echo '.iso",
-    "a;reboot;.iso",
-    "}reboot{.iso",
     "back\\slash.iso",
-    "`reboot`.iso",
 )
 HOSTILE_LABELS = ("x';reboot;'", "$(reboot)", "}{;halt", 'q"uote\\')
 
@@ -234,13 +228,16 @@ def _label(path: Path, label: str) -> None:
 
 
 def test_file_names_and_labels_cannot_inject_grub_commands(stick: Stick, tmp_path: Path) -> None:
-    for name in HOSTILE_NAMES:
+    for name in HOSTILE_NAMES + UNBOOTABLE_NAMES:
         build_iso(stick.iso_dir / name, LOOPBACK)
     for n, label in enumerate(HOSTILE_LABELS):
         _label(build_iso(stick.iso_dir / f"label-{n}.iso", LOOPBACK), label)
         _label(build_iso(stick.iso_dir / f"fedora-{n}.iso", FEDORA_LIVE), label)
     result = _sik("generate", "--stick", stick.root)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3, result.stderr
+    reason = "cannot find an ISO whose path contains white space, a quote or a backslash"
+    for name in UNBOOTABLE_NAMES:
+        assert f"  skipped {name}: loopback.cfg {reason}: rename the file" in result.stderr
     run(["grub-script-check", stick.grub_cfg])
     commands = grub_commands(stick.grub_cfg.read_text())
 
@@ -283,19 +280,12 @@ def test_names_grub_cannot_hold_are_skipped_on_one_line(stick: Stick) -> None:
 @pytest.fixture
 def small_stick(tmp_path: Path) -> Iterator[Stick]:
     """A real 32 MiB ext4 filesystem on a loop device, mounted, with sik's layout."""
-    mountpoint = tmp_path / "mnt"
-    mountpoint.mkdir()
-    with loop_device(tmp_path / "fs.img", 32 * MIB) as device:
-        run(["mkfs.ext4", "-q", "-F", "-m", "0", device])
-        run(["mount", device, mountpoint])
-        try:
-            stick = Stick(mountpoint)
-            stick.initialise()
-            build_iso(stick.iso_dir / "old.iso", LOOPBACK)
-            assert _sik("generate", "--stick", mountpoint).returncode == 0
-            yield stick
-        finally:
-            run(["umount", mountpoint])
+    with mounted_ext4(tmp_path, 32 * MIB) as mountpoint:
+        stick = Stick(mountpoint)
+        stick.initialise()
+        build_iso(stick.iso_dir / "old.iso", LOOPBACK)
+        assert _sik("generate", "--stick", mountpoint).returncode == 0
+        yield stick
 
 
 def _fragment_free_space(stick: Stick) -> None:
@@ -351,11 +341,13 @@ def test_read_only_stick(small_stick: Stick, tmp_path: Path) -> None:
     build_iso(tmp_path / "new.iso", LOOPBACK)
     run(["mount", "-o", "remount,ro", small_stick.root])
     try:
+        listed = _sik("list", "--stick", small_stick.root)  # reading needs no write: no cache
+        assert listed.returncode == 0 and "old.iso" in listed.stdout, listed.stderr
         generated = _sik("generate", "--stick", small_stick.root, "--timeout", "9")
         assert generated.returncode == 1
-        # The first file generate writes is its scan cache: the refusal names it.
+        # The scan cache is only a cache; the first file generate must write is sik.toml.
         line = _error_line(generated)
-        assert line == "error: cannot write scan-cache.json: the stick is mounted read-only"
+        assert line == "error: cannot write sik.toml: the stick is mounted read-only"
         added = _sik("add", "--stick", small_stick.root, tmp_path / "new.iso")
         assert added.returncode == 1
         assert _error_line(added) == "error: cannot write new.iso: the stick is mounted read-only"

@@ -21,7 +21,9 @@ RANKS = {
     "menu": 2,
     "files": 3,
     "drive": 4,
-    "cli": 5,
+    # `sik try` boots what drive made: it reads a stick's layout and mounts it read-only.
+    "vm": 5,
+    "cli": 6,
 }
 # Modules at the top of the package, and the region each belongs to.
 TOP_MODULES = {

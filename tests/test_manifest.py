@@ -25,6 +25,7 @@ from sik.files.manifest import (
     load_manifest,
     record,
 )
+from tests.clirun import SKIPPED, sik
 from tests.isobuilder import LOOPBACK, build_iso
 
 MIB = 2**20
@@ -79,8 +80,8 @@ def test_sik_add_records_each_iso(tmp_path: Path, stick: Stick) -> None:
         build_iso(tmp_path / "one.iso", LOOPBACK | {"big": os.urandom(5 * MIB)}),
         build_iso(tmp_path / "two words.iso", LOOPBACK),
     ]
-    result = CliRunner().invoke(app, ["add", "--stick", str(stick.root), *map(str, sources)])
-    assert result.exit_code == 0, result.output
+    # Exit 3: "two words.iso" is recorded, but its loopback.cfg could not find it (no entry).
+    sik("add", "--stick", stick.root, *sources, code=SKIPPED)
     files = load_manifest(stick).files
     assert set(files) == {"boot/iso/one.iso", "boot/iso/two words.iso"}
     for source in sources:
@@ -105,3 +106,35 @@ def test_sums_file_for_grub_is_written_with_the_manifest(stick: Stick) -> None:
     assert (stick.sik_dir / "SHA256SUMS").read_text() == (
         f"{'a' * 64}  boot/iso/a.iso\n{'b' * 64}  boot/iso/b c.iso\n"
     )
+
+
+# --- manifests an older sik wrote (issue 13, item 14) --------------------------------------------
+
+
+def _old_manifest(stick: Stick, iso: Path, *, format: int, chunk_size: int) -> str:
+    """The manifest a previous release left: the ISO's real SHA-256, chunk digests of its kind."""
+    digest = hashlib.sha256(iso.read_bytes()).hexdigest()
+    entry = {"size": iso.stat().st_size, "sha256": digest, "chunks": ["00" * 16]}
+    data = {"format": format, "chunk_size": chunk_size, "files": {"boot/iso/old.iso": entry}}
+    (stick.sik_dir / "manifest.json").write_text(json.dumps(data))
+    return digest
+
+
+@pytest.mark.parametrize(("format", "chunk_size"), [(1, 4 * 2**20), (2, 2**20)])
+def test_sik_add_on_a_stick_of_the_previous_release_keeps_its_records(
+    stick: Stick, tmp_path: Path, format: int, chunk_size: int
+) -> None:
+    old = build_iso(stick.iso_dir / "old.iso", LOOPBACK)
+    digest = _old_manifest(stick, old, format=format, chunk_size=chunk_size)
+    new = build_iso(tmp_path / "new.iso", LOOPBACK | {"pad": os.urandom(4096)})
+    result = CliRunner().invoke(app, ["add", "--stick", str(stick.root), str(new)])
+    assert result.exit_code == 0, result.output
+    manifest = load_manifest(stick)
+    assert set(manifest.files) == {"boot/iso/old.iso", "boot/iso/new.iso"}
+    assert manifest.files["boot/iso/old.iso"].sha256 == digest
+    assert manifest.files["boot/iso/old.iso"].chunks == ()  # not comparable: dropped, not kept
+    verified = CliRunner().invoke(app, ["verify", "--stick", str(stick.root)])
+    assert verified.exit_code == 0, verified.output
+    old.write_bytes(old.read_bytes()[:-1] + b"X")
+    broken = CliRunner().invoke(app, ["verify", "--stick", str(stick.root)])
+    assert broken.exit_code == 1 and "boot/iso/old.iso" in broken.output

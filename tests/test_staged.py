@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sik.core.errors import StickError
 from sik.core.staged import PARTIAL_SUFFIX, staged, write_file
 
 
@@ -49,3 +50,25 @@ def test_a_new_file_belongs_to_the_owner_of_its_folder(tmp_path: Path) -> None:
     made = (folder / "sik.toml").stat()
     assert (made.st_uid, made.st_gid) == (1234, 1235)
     assert made.st_mode & 0o077 != 0o077 and made.st_mode & 0o444 == 0o444  # readable, as umask allows
+
+
+def test_a_folder_this_user_may_not_write_says_to_use_sudo(tmp_path: Path) -> None:
+    """A user's command on an ext4 stick sik installed as root: one line and a way out. The
+    write runs in a child that has become nobody (the suite runs as root)."""
+    folder = tmp_path / "sik"
+    folder.mkdir(mode=0o755)
+    pid = os.fork()
+    if pid == 0:  # the child: reach the folder as root, then drop to nobody and write
+        code = 1
+        try:
+            os.chdir(folder)
+            os.setgid(65534)
+            os.setuid(65534)
+            write_file(Path("sik.toml"), b"timeout = 5\n")
+        except StickError as exc:
+            code = 0 if exc.message.endswith("permission denied") and "sudo" in (exc.hint or "") else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert list(folder.iterdir()) == []

@@ -74,5 +74,6 @@ def test_a_plugin_parameter_holding_the_iso_path_needs_a_path_without_spaces() -
     result = plan_layout(WOMBAT_32, Wombat, file_name="my wombat.iso")
     assert result.entry is None
     assert result.row.notes == (
-        "linux cannot find an ISO whose path contains white space or a double quote: rename the file",
+        "linux cannot find an ISO whose path contains white space, a quote or a backslash: "
+        "rename the file",
     )

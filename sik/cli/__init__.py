@@ -7,7 +7,7 @@ import importlib
 from sik.cli.common import app, console
 
 # Each module registers its commands on `app` when imported, in this order: that of `sik --help`.
-for _region in ("drive", "files", "menu", "customize", "secureboot"):
+for _region in ("drive", "files", "menu", "customize", "secureboot", "vm"):
     importlib.import_module(f"sik.cli.{_region}")
 
 __all__ = ["app", "console"]

@@ -15,7 +15,7 @@ import typer
 
 from sik import __version__
 from sik.core.errors import SikError
-from sik.core.out import Out
+from sik.core.out import Out, terminal_safe
 
 if TYPE_CHECKING:
     from sik.menu.generate import Generated
@@ -35,12 +35,24 @@ app = typer.Typer(
 
 ImageOpt = Annotated[
     Path | None,
-    typer.Option("--image", help="Disk image file of the stick (default ./sik.img).", metavar="FILE"),
+    typer.Option(
+        "--image",
+        help="Disk image file of the stick (default ./sik.img), or the stick's drive, /dev/sdX.",
+        metavar="FILE",
+    ),
 ]
 StickOpt = Annotated[
     Path | None,
     typer.Option(
         "--stick", help="Mount point of a stick's data partition, e.g. /media/usb.", metavar="DIR"
+    ),
+]
+FoldersOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--detector-folder",
+        help="Also load the detector modules in DIR (yours or root's, writable by no one else).",
+        metavar="DIR",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -68,9 +80,10 @@ def _root(
 
 
 def printable(name: str) -> str:
-    """A file name on one line: bytes that are not UTF-8 and control characters as \\xHH."""
+    """Text on one line, safe for a terminal: bytes that are not UTF-8 and control characters
+    (line breaks and tabs too) as \\xHH."""
     text = os.fsencode(name).decode("utf-8", "backslashreplace")
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)
+    return terminal_safe(re.sub(r"[\t\n]", lambda m: f"\\x{ord(m.group()):02x}", text))
 
 
 def parse_size(text: str) -> int:
@@ -112,7 +125,8 @@ def report_generated(result: Generated) -> int:
     """The lines `sik generate` prints after writing the menu; the command's exit code."""
     entries = len(result.menu.plan.entries)
     written = "written" if result.changed else "unchanged"
-    console.print(f"✓ grub.cfg {written}: {entries} entries", style="green")
+    noun = "entry" if entries == 1 else "entries"
+    console.print(f"✓ grub.cfg {written}: {entries} {noun}", style="green")
     for row in result.skipped:
         console.print(f"  skipped {printable(row.scan.iso.path.name)}: {row.notes[0]}", style="yellow")
     for row, note in result.warnings:

@@ -38,9 +38,12 @@ def extension_build(
         build_extension(directory, name, output)
         console.print(f"✓ wrote {output}")
         return
+    from sik.files.manifest import record_files
+
     with open_stick(image, stick) as opened:
         opened.claim()
         written = build_extension(directory, name, extension_path(opened, name))
+        record_files(opened, [written])  # so `sik verify` knows it
         console.print(f"✓ wrote {opened.on_stick(written)}")
         raise typer.Exit(report_generated(regenerate(opened)))
 
@@ -71,10 +74,12 @@ def extension_remove(
     """Delete an ExtensionImage from the stick."""
     from sik.customize.extensions import remove_extension
     from sik.drive.open_stick import open_stick
+    from sik.files.manifest import forget
     from sik.menu.generate import regenerate
 
     with open_stick(image, stick) as opened:
         removed = remove_extension(opened, name)
+        forget(opened, [removed])
         console.print(f"✓ removed {opened.on_stick(removed)}")
         raise typer.Exit(report_generated(regenerate(opened)))
 

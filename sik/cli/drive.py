@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sik.cli.common import ImageOpt, JsonOpt, app, console, parse_size, step, warn
+from sik.cli.common import ImageOpt, JsonOpt, app, console, parse_size, printable, step, warn
 from sik.core.errors import SikError
 from sik.core.model import FsType
 
 if TYPE_CHECKING:
     from sik.drive.devices import Drive
+    from sik.drive.guard import Target
 
 
 @app.command()
@@ -31,8 +32,15 @@ def install(
     ] = FsType.exfat,
     yes: Annotated[bool, typer.Option("--yes", help="Erase DEVICE without asking.")] = False,
     force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing image file (--image).")
+    ] = False,
+    allow_fixed_disk: Annotated[
         bool,
-        typer.Option("--force", help="Overwrite an existing image file; allow a fixed (non-USB) disk."),
+        typer.Option(
+            "--allow-fixed-disk",
+            help="Allow erasing a disk that is not a removable flash drive: an internal disk, "
+            "or a USB hard disk.",
+        ),
     ] = False,
     unmount: Annotated[
         bool, typer.Option("--unmount", help="Unmount DEVICE's mounted filesystems first.")
@@ -51,7 +59,7 @@ def install(
         raise SikError("give either a DEVICE or --image, not both")
     if device is not None and drive_install.is_image_path(device):
         device, image = None, device
-    drive_install.check_host_tools()  # before anything is erased or created
+    drive_install.check_host_tools(None if update else fs)  # before anything is erased or created
     if update:
         target = drive_install.update_stick(device, image, unmount=unmount, step=step, warn=warn)
         console.print(
@@ -59,28 +67,33 @@ def install(
         )
         return
     if device is not None:
-        _confirm(device, force=force, unmount=unmount, yes=yes)
-        target, new_size = device, None
+        confirmed = _confirm(device, allow_fixed=allow_fixed_disk, unmount=unmount, yes=yes)
+        target = device
+        layout = drive_install.install_device(
+            device, confirmed, fs=fs, allow_fixed=allow_fixed_disk, step=step, warn=warn
+        )
     else:
-        target, new_size = image or Path("sik.img"), parse_size(size)
+        target = image or Path("sik.img")
         drive_install.prepare_image(target, force=force)
-    layout = drive_install.install(target, fs=fs, size=new_size, step=step, warn=warn)
+        layout = drive_install.install(target, fs=fs, size=parse_size(size), step=step, warn=warn)
     console.print(f"✓ {target} is ready (data partition {fs}, UUID {layout.data_uuid})", style="green")
     console.print(f"  next: sik add --image {target} FILE.iso")
 
 
-def _confirm(device: Path, *, force: bool, unmount: bool, yes: bool) -> None:
-    """Refuse what must not be erased; show what will be; ask for the name to be typed back."""
+def _confirm(device: Path, *, allow_fixed: bool, unmount: bool, yes: bool) -> Target:
+    """Refuse what must not be erased; show what will be; ask for the name to be typed back.
+    Returns what the user confirmed, for install_device to check again."""
     from sik.drive.install import prepare_device
 
     unmounting = lambda mountpoint: console.print(f"• unmounting {mountpoint}")  # noqa: E731
-    target = prepare_device(device, force=force, unmount=unmount, unmounting=unmounting)
+    target = prepare_device(device, allow_fixed=allow_fixed, unmount=unmount, unmounting=unmounting)
     _describe(target.drive)
     if yes:
-        return
+        return target
     answer = typer.prompt(f"Everything on it will be lost. Type {device} to erase it")
     if answer.strip() != str(device):
         raise SikError(f"you typed {answer.strip()!r}, not {str(device)!r}: nothing was changed")
+    return target
 
 
 def _describe(drive: Drive) -> None:
@@ -89,6 +102,8 @@ def _describe(drive: Drive) -> None:
     console.print(
         f"{drive.path}: {drive.model or 'unknown model'}, {human_size(drive.size)}, "
         f"{drive.transport or 'unknown transport'}{', removable' if drive.removable else ''}"
+        f"{', hard disk' if drive.rotational else ''}"
+        f"{f', serial {drive.serial}' if drive.serial else ''}"
     )
     for part in drive.partitions:
         where = ", ".join(part.mountpoints) or "not mounted"
@@ -124,11 +139,11 @@ def devices(as_json: JsonOpt = False) -> None:
             parts.insert(0, f"mounted on {' '.join(drive.mountpoints)}")
         table.add_row(
             Text(drive.path),
-            Text(drive.model or "—"),
+            Text(printable(drive.model or "—")),  # a USB device names itself
             Text(human_size(drive.size)),
             Text(drive.transport or "—"),
             Text("yes" if drive.removable else "no"),
-            Text("\n".join(parts) or "—"),
+            Text("\n".join(map(printable, parts)) or "—"),
             Text("yes" if drive.is_sik else "no", style="green" if drive.is_sik else ""),
         )
     console.stdout_print(table)

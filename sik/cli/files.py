@@ -1,13 +1,14 @@
-"""Commands of the files on a stick: add, verify."""
+"""Commands of the files on a stick: add, verify, remove, replace."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from sik.cli.common import ImageOpt, StickOpt, app, console, progress_bars, report_generated
+from sik.cli.common import ImageOpt, StickOpt, app, console, printable, progress_bars, report_generated
 from sik.core.errors import SikError
 
 
@@ -78,3 +79,68 @@ def verify(
     if result.problems:
         raise SikError(f"{len(result.problems)} problem(s) found", hint="re-copy the files named above")
     console.print(f"✓ {result.checked} file(s) intact", style="green")
+
+
+@app.command()
+def remove(
+    name: Annotated[str, typer.Argument(help="File name of an ISO in /boot/iso.")],
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete its persistence store without asking.")
+    ] = False,
+    keep_persistence: Annotated[
+        bool, typer.Option("--keep-persistence", help="Keep its persistence store on the stick.")
+    ] = False,
+) -> None:
+    """Delete an ISO from the stick, with its manifest record and menu entry."""
+    from sik.drive.open_stick import open_stick
+    from sik.files.replace import remove_iso
+    from sik.menu.generate import regenerate
+
+    if yes and keep_persistence:
+        raise SikError("--yes deletes the persistence store, --keep-persistence keeps it: give one")
+
+    def drop(store: Path) -> bool:
+        if keep_persistence or yes:
+            return yes
+        if not sys.stdin.isatty():
+            raise SikError(
+                f"{printable(name)} has a persistence store ({store.name}); not deleting it unasked",
+                hint="pass --yes to delete it, or --keep-persistence to keep it",
+            )
+        return typer.confirm(f"Delete its persistence store {store} (changes saved in its live system)?")
+
+    with open_stick(image, stick) as opened:
+        kept = remove_iso(opened, name, drop_store=drop)
+        console.print(f"✓ removed {printable(Path(name).name)}")
+        if kept is not None:
+            console.print(f"  kept its persistence store: {opened.on_stick(kept)}")
+        result = regenerate(opened)
+    raise typer.Exit(report_generated(result))
+
+
+@app.command()
+def replace(
+    old: Annotated[str, typer.Argument(help="File name of the ISO in /boot/iso to replace.")],
+    new: Annotated[Path, typer.Argument(help="The ISO file to put in its place.")],
+    image: ImageOpt = None,
+    stick: StickOpt = None,
+) -> None:
+    """Put a newer ISO in the place of one on the stick, safely, keeping its persistence."""
+    from sik.drive.open_stick import open_stick
+    from sik.files.replace import Carry, replace_iso
+    from sik.menu.generate import regenerate
+
+    with open_stick(image, stick) as opened:
+        with progress_bars() as bar:
+            done = replace_iso(
+                opened, old, new, progress=bar(new.name, new.stat().st_size if new.is_file() else 0)
+            )
+        console.print(f"✓ replaced {printable(done.old.name)} with {printable(done.new.name)}")
+        if done.store is not None:
+            where = opened.on_stick(done.store)
+            style = "yellow" if done.carry is Carry.aside else None
+            console.print(f"  persistence store {done.carry}: {where}", style=style)
+        result = regenerate(opened)
+    raise typer.Exit(report_generated(result))

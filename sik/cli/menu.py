@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sik.cli.common import ImageOpt, JsonOpt, StickOpt, app, console, printable, report_generated
+from sik.cli.common import (
+    FoldersOpt,
+    ImageOpt,
+    JsonOpt,
+    StickOpt,
+    app,
+    console,
+    printable,
+    report_generated,
+)
 
 if TYPE_CHECKING:
     from sik.menu.listing import ListRow
@@ -46,25 +55,37 @@ def generate(
         bool | None,
         typer.Option("--serial/--no-serial", help="Show GRUB's menu on the serial port too (saved)."),
     ] = None,
+    folders: FoldersOpt = None,
 ) -> None:
     """Scan /boot/iso, recognise each ISO and write the GRUB menu."""
     from sik.drive.open_stick import open_stick
+    from sik.files.replace import finish_interrupted
     from sik.menu.generate import regenerate
+    from sik.menu.options import parse_kernel_args
 
-    args = tuple(kernel_args.split()) if kernel_args is not None else None
+    args = parse_kernel_args(kernel_args) if kernel_args is not None else None
     with open_stick(image, stick) as opened:
-        result = regenerate(opened, timeout=timeout, kernel_args=args, serial=serial)
+        opened.claim()
+        finished = finish_interrupted(opened)
+        if finished is not None:
+            names = f"{printable(finished.old.name)} with {printable(finished.new.name)}"
+            console.print(f"✓ finished replacing {names}")
+        result = regenerate(
+            opened, timeout=timeout, kernel_args=args, serial=serial, folders=folders or ()
+        )
     raise typer.Exit(report_generated(result))
 
 
 @app.command("list")
-def list_(image: ImageOpt = None, stick: StickOpt = None, as_json: JsonOpt = False) -> None:
+def list_(
+    image: ImageOpt = None, stick: StickOpt = None, as_json: JsonOpt = False, folders: FoldersOpt = None
+) -> None:
     """Show each ISO on the stick: what it is, how it boots, or why it does not."""
     from sik.drive.open_stick import open_stick
     from sik.menu.listing import list_stick
 
     with open_stick(image, stick) as opened:
-        rows = list_stick(opened)
+        rows = list_stick(opened, folders or ())
     if as_json:
         typer.echo(json.dumps([row.json() for row in rows], indent=2, ensure_ascii=False))
     elif not rows:
@@ -77,8 +98,8 @@ def list_(image: ImageOpt = None, stick: StickOpt = None, as_json: JsonOpt = Fal
 
 def _cells(row: ListRow) -> tuple[str, ...]:
     status = row.status if not row.notes else f"{row.status}: {'; '.join(row.notes)}"
-    return (
-        printable(row.file),
+    cells = (
+        row.file,
         row.distribution or "—",
         row.version or "—",
         row.arch or "—",
@@ -89,6 +110,7 @@ def _cells(row: ListRow) -> tuple[str, ...]:
         row.secure_boot.short() if row.secure_boot else "—",
         status,
     )
+    return tuple(printable(cell) for cell in cells)  # much of it was read from the ISO
 
 
 def _print_lines(rows: tuple[ListRow, ...]) -> None:
@@ -139,10 +161,7 @@ def detect(
         ),
     ] = False,
     as_json: JsonOpt = False,
-    folders: Annotated[
-        list[Path] | None,
-        typer.Option("--detector-folder", help="Also load the detector modules in DIR.", metavar="DIR"),
-    ] = None,
+    folders: FoldersOpt = None,
     disabled: Annotated[
         list[str] | None,
         typer.Option("--disable-detector", help="Leave the detector NAME out.", metavar="NAME"),

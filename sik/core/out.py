@@ -6,6 +6,7 @@ Tables and progress bars go through a rich Console, made the first time one is n
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,18 @@ if TYPE_CHECKING:
 
 # SGR codes (ECMA-48) of the few styles sik's lines use.
 _SGR = {"bold red": "1;31", "red": "31", "green": "32", "yellow": "33", "dim": "2"}
+
+
+# What a terminal would obey rather than show: C0 controls but tab and newline (ESC starts
+# ECMA-48 sequences that retitle windows, move the cursor or answer back), DEL, and the C1
+# controls (U+0080-U+009F; U+009B is CSI on its own).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character a terminal would act on spelt as \\xHH: much
+    of what sik prints was read from an ISO (labels, .disk/info, menu titles)."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class Out:
@@ -45,6 +58,7 @@ class Out:
             self.rich.print(item, style=style, soft_wrap=soft_wrap)
             return
         code = _SGR.get(style or "") if self._colour() else None
+        item = terminal_safe(item)
         sys.stderr.write(f"\x1b[{code}m{item}\x1b[0m\n" if code else f"{item}\n")
         sys.stderr.flush()
 

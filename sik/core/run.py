@@ -6,11 +6,14 @@ import logging
 import os
 import shlex
 import shutil
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from sik.core.errors import ToolError
+from sik.core.errors import SikError, ToolError
 
 log = logging.getLogger("sik.core.run")
 
@@ -62,7 +65,10 @@ def run(
             check=False,
         )
     except FileNotFoundError as exc:
-        raise ToolError(f"{args[0]} is not installed", hint="run scripts/setup-system.sh") from exc
+        raise ToolError(
+            f"{args[0]} is not installed",
+            hint='install the package that provides it (README.md, "Install", lists them)',
+        ) from exc
     if result.returncode != 0:
         stderr = (result.stderr or b"").decode(errors="replace").strip()
         last = stderr.splitlines()[-1] if stderr else f"exit status {result.returncode}"
@@ -81,3 +87,43 @@ def find_tool(*names: str, reason: str, hint: str) -> Path:
         if found:
             return Path(found)
     raise ToolError(f"cannot {reason}: none of {', '.join(names)} is installed", hint=hint)
+
+
+@contextmanager
+def while_failing(what: str) -> Iterator[None]:
+    """Cleanup run while an error is already on its way up: a failure of the cleanup (a busy
+    unmount) is a warning, and the error that caused it is the one the user reads."""
+    try:
+        yield
+    except (SikError, OSError) as exc:
+        log.warning("warning: %s failed too: %s", what, getattr(exc, "message", exc))
+
+
+# The signals sik unwinds on (sik/__main__.py): held while a resource is being set up.
+_UNWIND_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextmanager
+def signals_held() -> Iterator[Callable[[], None]]:
+    """Hold off Ctrl-C, SIGTERM and SIGHUP while a loop device is being set up, and
+    yield ``release``, to be called first thing inside the ``try`` whose ``finally`` undoes it:
+    a signal in between would leave the device behind with no one to undo it. A signal that
+    came meanwhile is delivered at ``release``; leaving the block releases too. The program run
+    meanwhile inherits the blocked signals: fine for one that exits (losetup), not for one that
+    stays behind as a daemon (a FUSE driver)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None  # signals only ever reach the main thread
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _UNWIND_SIGNALS)
+    held = True
+
+    def release() -> None:
+        nonlocal held
+        if held:
+            held = False
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+    try:
+        yield release
+    finally:
+        release()

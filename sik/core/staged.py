@@ -3,7 +3,9 @@ flushed to the disk, renamed over the real name, and the rename itself flushed (
 A reader, a pulled plug or a killed sik sees the old file or the new one, never half of each.
 
 Temporary names end in ``.partial`` (``.NAME.XXXXXXXX.partial``), so what a killed sik left
-behind is recognisable and `sik add`/`generate` remove it (sik/files/add.py).
+behind is recognisable: while it fills one, sik holds an flock(2) on it, and a partial file no
+process holds is a leftover that `sik add` and `sik generate` remove (``remove_leftovers``),
+never a file another sik is writing right now.
 
 Ownership: a file sik replaces keeps its owner and mode; a new file gets the owner of its
 directory and the mode a new file gets under the umask. So `sudo sik ... --stick /media/USER/X`
@@ -15,14 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sik.core.errors import StickError
 
+if TYPE_CHECKING:
+    from sik.core.stick import Stick
+
 PARTIAL_SUFFIX = ".partial"
+log = logging.getLogger("sik.core.staged")
 
 
 @contextlib.contextmanager
@@ -35,9 +44,9 @@ def staged(path: Path) -> Iterator[Path]:
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PARTIAL_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise write_error(path, exc) from exc
-    os.close(fd)
     temporary = Path(name)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # "in use": remove_leftovers keeps off
         yield temporary
         _settle(temporary, path)
         os.replace(temporary, path)
@@ -47,6 +56,8 @@ def staged(path: Path) -> Iterator[Path]:
         if isinstance(exc, OSError):
             raise write_error(path, exc) from exc
         raise
+    finally:
+        os.close(fd)
     fsync_dir(path.parent)
 
 
@@ -94,6 +105,13 @@ def write_error(path: Path, exc: OSError) -> StickError:
         )
     if exc.errno == errno.ENOSPC:
         return StickError(f"cannot write {path.name}: the stick is full", hint="remove an ISO")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        # The usual case: a user's command on an ext4 stick, whose folders `sik install` made as
+        # root.
+        return StickError(
+            f"cannot write {path}: permission denied",
+            hint="its folder belongs to another user (root, on an ext4 stick): run sik with sudo",
+        )
     return StickError(f"cannot write {path}: {exc.strerror}")
 
 
@@ -110,3 +128,53 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def remove_leftovers(stick: Stick) -> int:
+    """Delete the partial files no sik is writing (a killed copy's, up to an ISO's size, hidden
+    and dead) in the folders where sik writes files: the root (home.img), /boot/iso,
+    /boot/extensions, /boot/grub, /boot/sik and its initrd and known-isos folders. Returns the
+    bytes freed."""
+    freed = 0
+    folders = (stick.root, stick.iso_dir, stick.extension_dir, stick.grub_dir, stick.sik_dir)
+    for directory in (*folders, stick.initrd_dir, stick.known_isos_dir):
+        try:
+            candidates = sorted(directory.glob(f".*{PARTIAL_SUFFIX}"))
+        except OSError:
+            continue
+        freed += sum(_remove_if_unheld(path) for path in candidates)
+    return freed
+
+
+def _remove_if_unheld(path: Path) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        size = os.fstat(fd).st_size
+        path.unlink()
+    except OSError:
+        return 0  # a sik is writing it now, or it is not ours to remove
+    finally:
+        os.close(fd)
+    log.debug("removed %s, left by an interrupted sik (%d bytes)", path, size)
+    return size
+
+
+def check_free_space(stick: Stick, needed: int, what: str, hint: str) -> None:
+    """Refuse ``needed`` bytes more than the stick's filesystem has free. A filesystem that
+    reports no size at all (fusefat's statfs says 0 blocks) cannot be checked: the write then
+    finds out, and a staged file leaves nothing behind when it does."""
+    usage = os.statvfs(stick.root)
+    if usage.f_blocks == 0:
+        log.debug("%s reports no size; the free space is not checked", stick.root)
+        return
+    free = usage.f_bavail * usage.f_frsize
+    if needed > free:
+        raise StickError(
+            f"not enough space on the stick{what}: {needed / 2**20:.0f} MiB needed, "
+            f"{free / 2**20:.0f} MiB free",
+            hint=hint,
+        )

@@ -149,6 +149,11 @@ class Stick:
         return self.host(SUMS_FILE)
 
     @property
+    def replace_journal(self) -> Path:
+        """What `sik replace` is doing, while it does it (sik/files/replace.py)."""
+        return self.sik_dir / "replace.json"
+
+    @property
     def scan_cache_file(self) -> Path:
         return self.sik_dir / "scan-cache.json"
 

@@ -4,12 +4,11 @@ under a hidden name and renamed into place once complete."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from sik.core.errors import StickError
 from sik.core.run import Arg, run
-from sik.core.staged import staged
+from sik.core.staged import check_free_space, staged
 from sik.core.stick import Stick
 
 MIN_SIZE = 16 * 1024**2  # below this mkfs.ext4 leaves almost no room for data
@@ -26,13 +25,7 @@ def check_room(stick: Stick, path: Path, size: int) -> None:
         )
     # The file starts sparse where the filesystem allows, but it fills up as it is used: a
     # stick without room for all of it would fail later, inside a booted system.
-    free = shutil.disk_usage(stick.root).free
-    if size > free:
-        raise StickError(
-            f"not enough space on the stick for {path.name}: {size / 2**20:.0f} MiB needed, "
-            f"{free / 2**20:.0f} MiB free",
-            hint="choose a smaller --size or remove ISOs",
-        )
+    check_free_space(stick, size, f" for {path.name}", "choose a smaller --size or remove ISOs")
 
 
 def make_image(path: Path, size: int, *, ext4_label: str | None, populate: Path | None = None) -> None:

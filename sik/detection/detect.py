@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import ClassVar
 
+from sik.core.errors import IsoReadError
 from sik.core.model import Detection, Unsupported
 from sik.detection.iso import IsoView
 
@@ -166,6 +167,10 @@ def run_probe(loaded: LoadedDetector, iso: IsoView) -> Probe:
     view = RecordingView(iso)
     try:
         detection = detector.probe(view)
+    except IsoReadError:
+        # The ISO is damaged where this detector looked (a directory past the end, a cycle):
+        # the reader's verdict on the file, not a fault of the detector; the scan reports it.
+        raise
     except Exception as exc:
         # A detector is a plugin, maybe a third party's: its bug costs its own vote, never
         # the verdict of the others or the whole run. (KeyboardInterrupt still stops sik.)

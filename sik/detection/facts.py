@@ -126,6 +126,8 @@ def parse_isolinux_menu(text: str) -> tuple[MenuItem, ...]:
     items: list[MenuItem] = []
     for block in re.split(r"(?im)^\s*label\s+", text)[1:]:
         lines = block.splitlines()
+        if not lines:  # a bare "label" line right before the next one: no block at all
+            continue
         title, kernel = lines[0].strip(), None
         initrds: list[str] = []
         args: list[str] = []

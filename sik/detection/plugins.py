@@ -1,13 +1,18 @@
 """Where detectors come from, and what they are made of: the built-ins in detectors/, the
 ``sik.detectors`` entry points of installed packages, and folders the user names. Loading runs
 their code; the fingerprints say, without loading anything where that is possible, whether a
-cached scan is still what these detectors would conclude."""
+cached scan is still what these detectors would conclude.
+
+Nothing on a stick ever names a folder to load: extra folders come from the user's own
+~/.config/sik/config.toml or from --detector-folder, and are loaded only when owned by root or
+the user sik acts for and writable by no one else."""
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import os
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -35,6 +40,79 @@ _SIK_MODULES = (
 
 class DetectorConflict(SikError):
     """Two detector plugins claim the same name."""
+
+
+class UntrustedFolder(SikError):
+    """A detector folder that someone other than the user (or root) could have written."""
+
+
+def invoking_uid() -> int:
+    """The user sik acts for: under sudo, the one who ran sudo."""
+    sudo_uid = os.environ.get("SUDO_UID", "")
+    return int(sudo_uid) if os.geteuid() == 0 and sudo_uid.isdigit() else os.getuid()
+
+
+def user_config_dir() -> Path:
+    """~/.config/sik of the user sik acts for ($XDG_CONFIG_HOME/sik when that is set)."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "sik"
+    import pwd
+
+    try:
+        home = Path(pwd.getpwuid(invoking_uid()).pw_dir)
+    except KeyError:
+        home = Path.home()
+    return home / ".config" / "sik"
+
+
+def user_detector_folders(config_dir: Path | None = None) -> tuple[Path, ...]:
+    """The folders named in the user's own config.toml, ``[detectors] folders = [...]``
+    (absolute, ``~/``, or relative to the config folder). Never anything a stick names: a
+    stick is data someone may hand you."""
+    import tomllib
+
+    config_dir = config_dir if config_dir is not None else user_config_dir()
+    path = config_dir / "config.toml"
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8")).get("detectors", {})
+    except FileNotFoundError:
+        return ()
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise SikError(f"{path}: {exc}", hint="fix the file") from exc
+    folders = table.get("folders", []) if isinstance(table, dict) else None
+    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+        raise SikError(
+            f"{path}: [detectors] folders must be a list of strings",
+            hint='e.g. folders = ["~/sik-detectors"]',
+        )
+    return tuple(config_dir / Path(folder).expanduser() for folder in folders)
+
+
+def check_trusted(folder: Path) -> None:
+    """Refuse a folder of detector modules (and each module in it) unless root or the user
+    sik acts for owns it and no other user may write to it: loading a module runs its code,
+    as root under sudo."""
+    try:
+        paths = [folder, *sorted(folder.glob("*.py"))] if folder.is_dir() else None
+    except OSError:
+        paths = None
+    if paths is None:
+        raise SikError(f"detector folder {folder} is not a directory", hint="create it, or name another")
+    allowed = {0, invoking_uid()}
+    for path in paths:
+        info = path.stat()
+        if info.st_uid not in allowed:
+            raise UntrustedFolder(
+                f"detector folder {folder}: {path.name} belongs to user {info.st_uid}, "
+                "not to you or root",
+                hint="sik runs detector modules as code: keep them in a folder of your own",
+            )
+        if info.st_mode & stat.S_IWOTH:
+            raise UntrustedFolder(
+                f"detector folder {folder}: {path.name} may be written by any user",
+                hint=f"chmod o-w {path}",
+            )
 
 
 def _module_from_file(path: Path, package: str) -> ModuleType:
@@ -102,6 +180,8 @@ def load_detectors(
     """
     found: dict[str, LoadedDetector] = {}
     sources = [_from_folder(data_dir("detectors"), "sik_builtin_detectors"), _from_entry_points()]
+    for folder in extra_folders:
+        check_trusted(folder)
     sources += [
         _from_folder(folder, f"sik_user_detectors_{i}") for i, folder in enumerate(extra_folders)
     ]
@@ -129,6 +209,8 @@ class LazyDetectors:
 
     def __init__(self, folders: Sequence[Path] = (), disabled: Iterable[str] = ()) -> None:
         self.folders, self.disabled = tuple(folders), tuple(disabled)
+        for folder in self.folders:  # refused on a warm run too, not only when loading
+            check_trusted(folder)
         self._loaded: tuple[LoadedDetector, ...] | None = None
 
     def key(self) -> str | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sik import __version__
 from sik.core.codec import decode, encode
+from sik.core.errors import StickError
 from sik.core.model import Detection, SecureBootFacts, Unsupported
 from sik.core.staged import write_file
 
@@ -139,7 +140,9 @@ class ScanCache:
         data = (json.dumps(body, sort_keys=True, ensure_ascii=False) + "\n").encode()
         try:
             write_file(self.path, data)
-        except OSError as exc:  # a read-only stick costs speed next time, nothing else
+        except (OSError, StickError) as exc:
+            # A read-only stick, or one this user may not write (`sik list` as a user on a stick
+            # sik installed as root), costs speed next time, nothing else.
             log.debug("cannot write scan cache %s: %s", self.path, exc)
 
 

@@ -33,7 +33,7 @@ from sik.core.model import Firmware, FsType
 from sik.core.run import find_tool, run
 from sik.core.staged import staged
 from sik.core.stick import Stick
-from sik.drive.layout import DriveLayout
+from sik.drive.layout import DriveLayout, check_sector_size
 from sik.drive.sbkeys import UserKey
 from sik.drive.secureboot import (
     UefiSetup,
@@ -65,6 +65,9 @@ FIRST_BLOCKLIST = SECTOR - BLOCKLIST.size  # diskboot.S: firstlist = _start + 0x
 # GRUB_BOOT_I386_PC_KERNEL_SEG + (GRUB_DISK_SECTOR_SIZE >> 4): the rest of core.img goes to
 # 0x8200, right after diskboot at 0x8000.
 CORE_SEGMENT = 0x800 + (SECTOR >> 4)
+# What grub-mkimage leaves in that entry (diskboot.S blocklist_default_start, util/mkimage.c
+# filling in the length): start at sector 2, the sectors after the first, segment 0x820.
+DEFAULT_BLOCKLIST_START = 2
 # setup.c caps the embedded core at (0x78000 - GRUB_KERNEL_I386_PC_LINK_ADDR) bytes: above
 # 0x78000 lies the disk buffer diskboot reads through.
 CORE_MAX_SIZE = 0x78000 - 0x9000
@@ -155,9 +158,22 @@ def build_images(fs: FsType, data_uuid: str, signed_grub: bytes | None = None) -
 
 def patch_core(core: bytes, core_lba: int) -> bytes:
     """core.img padded to whole sectors, its first blocklist pointing at the sectors after the
-    first, which boot.img loads itself (setup.c's save_blocklists for one contiguous run)."""
+    first, which boot.img loads itself (setup.c's save_blocklists for one contiguous run).
+
+    Unlike grub-bios-setup's default, no Reed-Solomon recovery data is appended (as with its
+    --no-rs-codes): the BIOS boot partition is GRUB's own, so nothing else overwrites the
+    core image there, and the redundancy field grub-mkimage wrote (zero) stays as it is.
+    """
     sectors = -(-len(core) // SECTOR)
     image = bytearray(core.ljust(sectors * SECTOR, b"\0"))
+    found = BLOCKLIST.unpack_from(image, FIRST_BLOCKLIST)
+    expected = (DEFAULT_BLOCKLIST_START, sectors - 1, CORE_SEGMENT)
+    if found != expected:
+        # A GRUB whose diskboot is laid out otherwise: patching these bytes would corrupt it.
+        raise DriveError(
+            f"GRUB's core image has {found} where sik expects the default blocklist {expected}",
+            hint="this GRUB build's diskboot differs from the one sik knows; please report it",
+        )
     entry = BLOCKLIST.pack(core_lba + 1, sectors - 1, CORE_SEGMENT)
     image[FIRST_BLOCKLIST:SECTOR] = entry
     # The entry below the first is the terminator (len 0) that ends diskboot's loading loop.
@@ -199,7 +215,9 @@ def _read_at(target: Path, offset: int, size: int) -> bytes:
 def _write_at(target: Path, offset: int, data: bytes) -> None:
     fd = os.open(target, os.O_WRONLY)
     try:
-        os.pwrite(fd, data, offset)
+        written = os.pwrite(fd, data, offset)
+        if written != len(data):
+            raise DriveError(f"short write to {target}: {written} of {len(data)} bytes at {offset}")
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -208,6 +226,7 @@ def _write_at(target: Path, offset: int, data: bytes) -> None:
 def install_bios(layout: DriveLayout, images: GrubImages) -> None:
     """Write core.img to the BIOS boot partition, then boot.img to the MBR (last, so a failure
     before it leaves the old boot code in charge)."""
+    check_sector_size(layout.target, layout.sector_size)
     if layout.bios_boot.start % SECTOR:
         raise DriveError(f"the BIOS boot partition of {layout.target} is not sector-aligned")
     core_lba = layout.bios_boot.start // SECTOR

@@ -19,8 +19,8 @@ from sik.core.errors import SikError
 from sik.core.run import find_tool, run
 
 LSBLK_COLUMNS = (
-    "NAME,PATH,MAJ:MIN,MODEL,VENDOR,SIZE,TRAN,RM,HOTPLUG,RO,TYPE,MOUNTPOINTS,FSTYPE,LABEL,"
-    "PARTLABEL,PARTUUID"
+    "NAME,PATH,MAJ:MIN,MODEL,VENDOR,SERIAL,SIZE,TRAN,RM,ROTA,HOTPLUG,RO,TYPE,MOUNTPOINTS,FSTYPE,"
+    "LABEL,PARTLABEL,PARTUUID"
 )
 # Device types a stick can be made on: a whole disk, or a loop device over an image file.
 _DRIVE_TYPES = ("disk", "loop")
@@ -53,6 +53,8 @@ class Drive:
     partitions: tuple[Partition, ...]
     mountpoints: tuple[str, ...]  # of the whole device itself
     is_sik: bool
+    rotational: bool = False  # spinning platters: a hard disk, even behind a USB bridge
+    serial: str | None = None
 
     @property
     def all_mountpoints(self) -> tuple[str, ...]:
@@ -116,6 +118,8 @@ def parse_lsblk(data: Mapping[str, Any]) -> tuple[Drive, ...]:
                 partitions=partitions,
                 mountpoints=_mounts(node),
                 is_sik={p.partlabel for p in partitions} >= SIK_PARTITION_NAMES,
+                rotational=_flag(node.get("rota")),
+                serial=_text(node.get("serial")),
             )
         )
     return tuple(drives)
@@ -144,7 +148,8 @@ def with_udev(drive: Drive, props: Mapping[str, str]) -> Drive:
     libudev, but not in containers or on systems without udev)."""
     transport = drive.transport or _text(props.get("ID_BUS"))
     model = drive.model or _text(props.get("ID_MODEL", "").replace("_", " "))
-    return replace(drive, transport=transport, model=model)
+    serial = drive.serial or _text(props.get("ID_SERIAL_SHORT"))
+    return replace(drive, transport=transport, model=model, serial=serial)
 
 
 def gpt_partition_names(head: bytes, sector: int = 512) -> tuple[str, ...]:
@@ -217,6 +222,8 @@ def drive_json(drive: Drive) -> dict[str, object]:
         "size": drive.size,
         "transport": drive.transport,
         "removable": drive.removable,
+        "rotational": drive.rotational,
+        "serial": drive.serial,
         "type": drive.kind,
         "sik": drive.is_sik,
         "mountpoints": list(drive.mountpoints),

@@ -10,17 +10,43 @@ deep it sits. The inputs are a plain value (:class:`SystemView`) so tests can ha
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.errors import SikError
 from sik.drive.devices import Drive, human_size
 
-# Mount points whose disk is the running system's: never erased, whatever the options.
-SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/efi", "/home", "/usr", "/var")
+# Mount points whose disk is the running system's: never erased, whatever the options. Besides
+# an installed system's own, where live systems keep the medium they booted from: live-boot
+# (/run/live/medium, /run/live/findiso), dracut's dmsquash-live and iso-scan
+# (/run/initramfs/live, /run/initramfs/isoscan), casper (/cdrom, /isodevice), archiso
+# (/run/archiso/bootmnt, /run/archiso/img_dev) and a system booted from a sik stick
+# (/run/sik/stick, where sik's initrd hook mounts the data partition).
+SYSTEM_MOUNTS = (
+    "/",
+    "/boot",
+    "/boot/efi",
+    "/efi",
+    "/home",
+    "/usr",
+    "/var",
+    "/run/live/medium",
+    "/run/live/findiso",
+    "/run/initramfs/live",
+    "/run/initramfs/isoscan",
+    "/cdrom",
+    "/isodevice",
+    "/run/archiso/bootmnt",
+    "/run/archiso/img_dev",
+    "/run/sik/stick",
+)
+# overlayfs options that name the directories an overlay is built from (overlayfs.rst).
+_OVERLAY_DIRS = ("lowerdir", "upperdir", "workdir")
 
 
 class DeviceRefused(SikError):
@@ -32,6 +58,19 @@ class Mount:
     devno: str  # "major:minor" of the mounted block device
     source: str
     mountpoint: str
+    fstype: str = ""
+    options: str = ""  # the superblock's options (mountinfo's last field): overlayfs' dirs
+
+    def overlay_dirs(self) -> tuple[str, ...]:
+        """The directories an overlayfs mount is made of (lower ones are ':'-separated)."""
+        if self.fstype != "overlay":
+            return ()
+        dirs: list[str] = []
+        for option in self.options.split(","):
+            key, _, value = option.partition("=")
+            if key in _OVERLAY_DIRS and value:
+                dirs += value.split(":")
+        return tuple(dirs)
 
 
 @dataclass(frozen=True)
@@ -42,6 +81,7 @@ class BlockDev:
     slaves: tuple[str, ...]  # devices a dm/md device is built on
     holders: tuple[str, ...]  # dm/md devices built on this one
     backing_devno: str | None  # a loop device's backing file's (or device's) block device
+    start: int | None = None  # bytes into the device below: a partition's start, a loop's offset
 
 
 @dataclass(frozen=True)
@@ -118,7 +158,8 @@ def parse_mountinfo(text: str) -> tuple[Mount, ...]:
                 devno = _devno(os.stat(source).st_rdev)
             except OSError:
                 pass
-        mounts.append(Mount(devno, source, _unescape(fields[4])))
+        fstype, options = after[0], _unescape(after[2]) if len(after) > 2 else ""
+        mounts.append(Mount(devno, source, _unescape(fields[4]), fstype, options))
     return tuple(mounts)
 
 
@@ -153,6 +194,17 @@ def _backing_devno(sys_dir: Path) -> str | None:
     return _devno(info.st_rdev if stat.S_ISBLK(info.st_mode) else info.st_dev)
 
 
+def _start(sys_dir: Path) -> int | None:
+    """Where the device begins on the one below it, in bytes: sysfs gives a partition's start
+    in 512-byte units whatever the disk's sector size, and a loop device's offset in bytes."""
+    for name, unit in (("start", 512), ("loop/offset", 1)):
+        try:
+            return int((sys_dir / name).read_text()) * unit
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def read_blocks(sys_block: Path) -> dict[str, BlockDev]:
     blocks = {}
     for entry in _listdir(sys_block):
@@ -170,6 +222,7 @@ def read_blocks(sys_block: Path) -> dict[str, BlockDev]:
             slaves=_listdir(sys_dir / "slaves"),
             holders=_listdir(sys_dir / "holders"),
             backing_devno=_backing_devno(sys_dir),
+            start=_start(sys_dir),
         )
     return blocks
 
@@ -180,6 +233,13 @@ class Target:
 
     drive: Drive
     mounted: tuple[str, ...]  # mount points to unmount first (with --unmount)
+
+
+def is_block_device(path: Path) -> bool:
+    try:
+        return stat.S_ISBLK(path.stat().st_mode)
+    except OSError:
+        return False
 
 
 def block_name(view: SystemView, path: Path) -> str:
@@ -210,32 +270,106 @@ def whole_disk(view: SystemView, path: Path) -> str:
     return name
 
 
+def _mount_holding(view: SystemView, path: str) -> Mount | None:
+    """The mount a path lies on: the one with the longest mount point above it."""
+    above = [
+        m for m in view.mounts if path == m.mountpoint or path.startswith(m.mountpoint.rstrip("/") + "/")
+    ]
+    return max(above, key=lambda m: len(m.mountpoint), default=None)
+
+
+def _system_devnos(view: SystemView) -> dict[str, str]:
+    """The device numbers behind every system mount, with the mount point each serves. An
+    overlay root (a live system, a container) has no device of its own: the mounts holding its
+    lower and upper directories stand for it, recursively."""
+    found: dict[str, str] = {}
+    todo = [(m, m.mountpoint) for m in view.mounts if m.mountpoint in SYSTEM_MOUNTS]
+    seen: set[str] = set()
+    while todo:
+        mount, serves = todo.pop()
+        if mount.mountpoint in seen and not mount.overlay_dirs():
+            continue
+        seen.add(mount.mountpoint)
+        found.setdefault(mount.devno, serves)
+        for directory in mount.overlay_dirs():
+            holder = _mount_holding(view, directory)
+            if holder is not None and holder is not mount and holder.mountpoint not in seen:
+                todo.append((holder, serves))
+    return found
+
+
 def _system_disks(view: SystemView) -> dict[str, str]:
     """Every device below a system mount or active swap, with what it holds."""
     users: dict[str, str] = {}
-    for mount in view.mounts:
-        if mount.mountpoint in SYSTEM_MOUNTS:
-            for name in view.below_devno(mount.devno):
-                users.setdefault(name, mount.mountpoint)
+    for devno, serves in _system_devnos(view).items():
+        for name in view.below_devno(devno):
+            users.setdefault(name, serves)
     for devno in view.swaps:
         for name in view.below_devno(devno):
             users.setdefault(name, "swap")
     return users
 
 
-def check_target(
-    view: SystemView, path: Path, drive: Drive, *, needed: int, force: bool, unmount: bool
-) -> Target:
-    """Refuse ``path`` unless it is a whole drive sik may erase; say why in one line."""
+def _zfs_system(view: SystemView) -> str | None:
+    """The system mount point a ZFS dataset serves, if any: a pool's devices are not in
+    sysfs' holders, so any disk carrying a zfs_member partition is then taken for a member."""
+    return next(
+        (m.mountpoint for m in view.mounts if m.mountpoint in SYSTEM_MOUNTS and m.fstype == "zfs"), None
+    )
+
+
+def is_fixed(drive: Drive) -> bool:
+    """A disk that is not a removable flash drive: internal disks, and USB-attached hard disks
+    (rotational, or not reporting removable media), the backup drive a wrong name would erase."""
+    return drive.rotational or not drive.removable
+
+
+def refuse_system_disk(view: SystemView, path: Path, drive: Drive | None = None) -> str:
+    """The kernel name of the whole drive at ``path``; refused when the running system, its
+    live medium or active swap lives on it, or when LVM, LUKS or RAID is built on it."""
     name = whole_disk(view, path)
     holds = _system_disks(view).get(name)
+    zfs = _zfs_system(view)
+    if holds is None and zfs and drive and any(p.fstype == "zfs_member" for p in drive.partitions):
+        holds = zfs
     if holds:
         what = "active swap" if holds == "swap" else f"the running system's {holds}"
         raise DeviceRefused(
             f"{path} holds {what}; sik never erases the disk it runs from",
             hint="name the USB drive instead (see `sik devices`)",
         )
-    mounted = tuple(m.mountpoint for m in view.mounts if name in view.below_devno(m.devno))
+    return name
+
+
+def mounts_on(view: SystemView, name: str) -> tuple[Mount, ...]:
+    """Mounts of ``name`` itself, its partitions and anything built on them."""
+    return tuple(m for m in view.mounts if name in view.below_devno(m.devno))
+
+
+def offset_on(view: SystemView, device: str, disk: str) -> int | None:
+    """Where ``device`` (a partition of ``disk``, a loop device over it or over one of its
+    partitions) begins on ``disk``, in bytes; None when it is not on ``disk``."""
+    total, current = 0, device
+    while current != disk:
+        block = view.blocks.get(current)
+        if block is None or block.start is None:
+            return None
+        below = block.parent
+        if below is None and block.backing_devno:
+            backing = view.by_devno(block.backing_devno)
+            below = backing.name if backing else None
+        if below is None:
+            return None
+        total, current = total + block.start, below
+    return total
+
+
+def check_target(
+    view: SystemView, path: Path, drive: Drive, *, needed: int, allow_fixed: bool, unmount: bool
+) -> Target:
+    """Refuse ``path`` unless it is a whole drive sik may erase; say why in one line."""
+    name = refuse_system_disk(view, path, drive)
+    mounted = tuple(m.mountpoint for m in mounts_on(view, name))
     if mounted and not unmount:
         raise DeviceRefused(
             f"{path} has mounted filesystems: {', '.join(mounted)}",
@@ -247,11 +381,12 @@ def check_target(
             f"{path} is in use by {', '.join(users)} (LVM, LUKS or RAID)",
             hint="deactivate it first (vgchange -an, cryptsetup close, mdadm --stop)",
         )
-    if not (drive.removable or drive.is_usb) and not force:
+    if is_fixed(drive) and not allow_fixed:
         transport = drive.transport or "unknown transport"
+        kind = "a hard disk" if drive.rotational else "not removable"
         raise DeviceRefused(
-            f"{path} is a fixed disk ({transport}, not removable); sik expects a USB drive",
-            hint="pass --force if you really mean this disk",
+            f"{path} is a fixed disk ({transport}, {kind}); sik expects a USB flash drive",
+            hint="pass --allow-fixed-disk if you really mean this disk",
         )
     if drive.size < needed:
         raise DeviceRefused(
@@ -259,3 +394,41 @@ def check_target(
             hint="use a bigger drive",
         )
     return Target(drive, mounted)
+
+
+def identity(drive: Drive) -> tuple[str, int, str | None, str | None]:
+    """What says a drive is still the one the user confirmed: device number, size, model and
+    serial number."""
+    return (drive.devno, drive.size, drive.model, drive.serial)
+
+
+def check_unchanged(path: Path, confirmed: Drive, now: Drive) -> None:
+    """Refuse when the drive at ``path`` is no longer the one shown at the prompt (a stick
+    swapped, or another one plugged in and given the same name)."""
+    if identity(now) != identity(confirmed):
+        was = ", ".join(str(v) for v in identity(confirmed))
+        is_now = ", ".join(str(v) for v in identity(now))
+        raise DeviceRefused(
+            f"{path} changed while you confirmed it (was {was}; now {is_now}): nothing was changed",
+            hint="check which drive is which with `sik devices`, then run sik install again",
+        )
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[int]:
+    """Hold ``path`` open with O_EXCL while sik writes to it: the kernel then refuses to mount
+    it or any of its partitions meanwhile, and the open itself fails when something already
+    has (in any mount namespace, which /proc/self/mountinfo would not show)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_EXCL | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.EBUSY:
+            raise DeviceRefused(
+                f"{path} is in use: mounted (perhaps in another namespace) or held by a program",
+                hint=f"unmount it and close what uses it (see `lsof {path}`), then try again",
+            ) from exc
+        raise DeviceRefused(f"cannot open {path}: {exc.strerror}") from exc
+    try:
+        yield fd
+    finally:
+        os.close(fd)

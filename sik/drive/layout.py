@@ -22,7 +22,7 @@ import parted  # pyparted ships no type hints
 
 from sik.core.errors import DriveError, StickError, ToolError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run
+from sik.core.run import find_tool, run, signals_held, while_failing
 
 log = logging.getLogger("sik.drive.layout")
 
@@ -42,6 +42,7 @@ MIN_DATA_SIZE = 64 * MIB
 MIN_DISK_SIZE = ALIGNMENT + BIOS_BOOT_SIZE + ESP_SIZE + MIN_DATA_SIZE + ALIGNMENT
 
 ESP_LABEL = "SIK-EFI"
+BIOS_SECTOR = 512  # GRUB_DISK_SECTOR_SIZE
 
 # pyparted's exceptions share no base class; these are the ones its calls here can raise.
 _PARTED_ERRORS = (
@@ -100,6 +101,7 @@ class DriveLayout:
     data_fs: FsType | None = None
     data_uuid: str | None = None
     esp_uuid: str | None = None
+    sector_size: int = 512  # the target's logical sector size, as libparted reads it
 
 
 # --- image files -------------------------------------------------------------------------------
@@ -158,11 +160,24 @@ def _wipe_ends(target: Path) -> None:
     try:
         size = os.lseek(fd, 0, os.SEEK_END)
         zeros = bytes(min(MIB, size))
-        os.pwrite(fd, zeros, 0)
-        os.pwrite(fd, zeros, size - len(zeros))
+        for offset in (0, size - len(zeros)):
+            if os.pwrite(fd, zeros, offset) != len(zeros):
+                raise DriveError(f"short write to {target} at {offset}")
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_sector_size(target: Path, sector_size: int) -> None:
+    """GRUB's BIOS boot code (boot.img, diskboot) addresses the disk in 512-byte LBAs: on a
+    drive with larger logical sectors (a 4Kn USB-SATA bridge) it would load the wrong bytes and
+    the stick would not boot under BIOS, without a word. Refused instead."""
+    if sector_size != BIOS_SECTOR:
+        raise DriveError(
+            f"{target} has {sector_size}-byte logical sectors; GRUB's BIOS boot code needs "
+            f"{BIOS_SECTOR}-byte sectors",
+            hint="use a drive with 512-byte sectors (most USB flash drives have them)",
+        )
 
 
 def _add_partition(disk: parted.Disk, role: Role, start: int, length: int) -> None:
@@ -189,9 +204,10 @@ def partition(target: Path) -> DriveLayout:
     Everything on ``target`` is lost. The data partition has no filesystem yet; see
     :func:`format`.
     """
-    _wipe_ends(target)
     with _parted_device(target) as device:
         sector = device.sectorSize
+        check_sector_size(target, sector)  # before the first byte is written
+        _wipe_ends(target)
         unit = ALIGNMENT // sector
         try:
             disk = parted.freshDisk(device, "gpt")
@@ -230,6 +246,7 @@ def _layout_of(target: Path, disk: parted.Disk) -> DriveLayout:
         bios_boot=_span(disk, Role.bios_boot),
         esp=_span(disk, Role.esp),
         data=_span(disk, Role.data),
+        sector_size=int(disk.device.sectorSize),
     )
 
 
@@ -288,22 +305,37 @@ def _drop_stale_partitions(device: Path) -> None:
 
 
 @contextmanager
-def attached(target: Path, span: PartitionSpan) -> Iterator[Path]:
-    """Attach one partition of ``target`` as a loop device; detach it on the way out."""
+def attached(target: Path, span: PartitionSpan, *, read_only: bool = False) -> Iterator[Path]:
+    """Attach one partition of ``target`` as a loop device; detach it on the way out.
+    ``read_only``: the kernel refuses every write to the device, a mount's included."""
     _require_root(f"reaching partition {span.number} of {target}")
     argv = ["losetup", "--find", "--show", "--offset", str(span.start), "--sizelimit", str(span.size)]
-    device = Path(run([*argv, target], capture=True).stdout.decode().strip())
-    try:
-        _drop_stale_partitions(device)
-        yield device
-    finally:
-        # If something still holds the device, the kernel defers the detach to the last close
-        # instead of failing, so this never strands the device.
-        run(["losetup", "--detach", device])
-        _wait_until_detached(device)
+    if read_only:
+        argv.append("--read-only")
+    with signals_held() as release:
+        device = Path(run([*argv, target], capture=True).stdout.decode().strip())
+        try:
+            release()
+            _drop_stale_partitions(device)
+            yield device
+        except BaseException:
+            with while_failing(f"detaching {device}"):
+                # A short wait: after a failure the device may stay mounted (a busy unmount),
+                # and the user should read the error now, not in ten seconds; but an unmount
+                # that did happen releases the device within a moment, and then it is gone.
+                _detach(device, timeout=3.0)
+            raise
+    _detach(device)
 
 
-def _wait_until_detached(device: Path, timeout: float = 10.0) -> None:
+def _detach(device: Path, *, timeout: float = 10.0) -> None:
+    # If something still holds the device, the kernel defers the detach to the last close
+    # instead of failing, so this never strands the device.
+    run(["losetup", "--detach", device])
+    _wait_until_detached(device, timeout)
+
+
+def _wait_until_detached(device: Path, timeout: float) -> None:
     """Give a deferred detach a moment to happen, so the device is gone when we return.
 
     Recent kernels release a block device shortly after umount returns, not before; until
@@ -347,14 +379,22 @@ def _check_label(fs: FsType, label: str) -> None:
         )
 
 
+# The program that makes each filesystem, and the Debian package that has it.
+MKFS = {
+    FsType.ext4: ("mkfs.ext4", "e2fsprogs"),
+    FsType.exfat: ("mkfs.exfat", "exfatprogs"),
+    FsType.fat32: ("mkfs.fat", "dosfstools"),
+}
+
+
 def _mkfs_argv(fs: FsType, label: str) -> list[str]:
     if fs is FsType.ext4:
         # -m 0: the 5 % reserved for root is pointless on a data stick and costs gigabytes.
-        return [os.fspath(_mkfs_tool("mkfs.ext4", "e2fsprogs")), "-F", "-q", "-m", "0", "-L", label]
+        return [os.fspath(_mkfs_tool(*MKFS[fs])), "-F", "-q", "-m", "0", "-L", label]
     if fs is FsType.exfat:
-        return [os.fspath(_mkfs_tool("mkfs.exfat", "exfatprogs")), "-L", label]
+        return [os.fspath(_mkfs_tool(*MKFS[fs])), "-L", label]
     # FAT labels are upper case by convention; mkfs.fat warns on lower case.
-    return [os.fspath(_mkfs_tool("mkfs.fat", "dosfstools")), "-F", "32", "-n", label.upper()]
+    return [os.fspath(_mkfs_tool(*MKFS[fs])), "-F", "32", "-n", label.upper()]
 
 
 def _mkfs_tool(name: str, package: str) -> Path:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sik.core.errors import StickError
 from sik.core.model import FsType
-from sik.core.run import find_tool, run
+from sik.core.run import find_tool, run, while_failing
 from sik.drive.layout import DriveLayout, PartitionSpan, attached
 
 log = logging.getLogger("sik.drive.mount")
@@ -65,7 +65,11 @@ class Driver(StrEnum):
         """The Debian package that provides a FUSE driver."""
         return {Driver.exfat_fuse: "exfat-fuse", Driver.fusefat: "fusefat"}.get(self, "mount")
 
-    def argv(self, device: Path, mountpoint: Path) -> list[str | os.PathLike[str]]:
+    def argv(
+        self, device: Path, mountpoint: Path, read_only: bool = False
+    ) -> list[str | os.PathLike[str]]:
+        if read_only:
+            return self._read_only_argv(device, mountpoint)
         if not self.is_fuse():
             # utf8: vfat otherwise turns file names into iso8859-1, mangling non-ASCII ISO names.
             options = ["-o", "utf8"] if self is Driver.vfat else []
@@ -81,6 +85,18 @@ class Driver(StrEnum):
             return [tool, "-o", f"rw+,blkdev,fsname={device}", device, mountpoint]
         # exfat-fuse already mounts as fuseblk.
         return [tool, device, mountpoint]
+
+    def _read_only_argv(self, device: Path, mountpoint: Path) -> list[str | os.PathLike[str]]:
+        """A mount that writes nothing: ext4's noload skips replaying a journal (a write)."""
+        if not self.is_fuse():
+            options = {Driver.ext4: "ro,noload", Driver.vfat: "ro,utf8"}.get(self, "ro")
+            return ["mount", "-t", str(self), "-o", options, device, mountpoint]
+        tool = find_tool(
+            str(self), reason=f"mount a {self.fs()} filesystem", hint=f"install {self.package()}"
+        )
+        # fusefat insists on being told ro (or rw+); exfat-fuse honours ro.
+        options = f"ro,blkdev,fsname={device}" if self is Driver.fusefat else "ro"
+        return [tool, "-o", options, device, mountpoint]
 
     def fs(self) -> FsType:
         return {
@@ -125,37 +141,52 @@ def _mountpoint() -> Iterator[Path]:
     finally:
         # rmdir, never rmtree: if the unmount failed, the directory still shows the stick.
         if not os.path.ismount(path):
-            path.rmdir()
+            with while_failing(f"removing {path}"):
+                path.rmdir()
 
 
-@contextmanager
-def _mounted(device: Path, mountpoint: Path, driver: Driver) -> Iterator[None]:
-    log.debug("mounting %s on %s with %s", device, mountpoint, driver)
-    run(driver.argv(device, mountpoint))
+def _unmount(device: Path, mountpoint: Path, driver: Driver) -> None:
     try:
-        yield
+        # syncfs first, so a failing unmount (a busy directory) still leaves data written.
+        run(["sync", "--file-system", mountpoint])
     finally:
-        try:
-            # syncfs first, so a failing unmount (a busy directory) still leaves data written.
-            run(["sync", "--file-system", mountpoint])
-        finally:
-            run(["umount", mountpoint])
-        if driver.is_fuse():
-            _wait_for_release(device)
+        run(["umount", mountpoint])
+    if driver.is_fuse():
+        _wait_for_release(device)
 
 
 @contextmanager
-def mounted_partition(target: Path, span: PartitionSpan, fs: FsType) -> Iterator[Path]:
-    """Mount one partition of ``target`` read-write on a temporary directory.
+def _mounted(device: Path, mountpoint: Path, driver: Driver, read_only: bool = False) -> Iterator[None]:
+    log.debug("mounting %s on %s with %s", device, mountpoint, driver)
+    # The mount runs inside the try: a signal while `mount` runs (the kernel may have mounted
+    # already) still unmounts. Signals are not held off here as for losetup, because a FUSE
+    # driver stays behind as a daemon and would inherit them blocked.
+    try:
+        run(driver.argv(device, mountpoint, read_only))
+        yield
+    except BaseException:
+        if os.path.ismount(mountpoint):
+            with while_failing(f"unmounting {mountpoint}"):
+                _unmount(device, mountpoint, driver)
+        raise
+    _unmount(device, mountpoint, driver)
+
+
+@contextmanager
+def mounted_partition(
+    target: Path, span: PartitionSpan, fs: FsType, *, read_only: bool = False
+) -> Iterator[Path]:
+    """Mount one partition of ``target`` read-write (or, ``read_only``, through a read-only
+    loop device, so not one byte of ``target`` changes) on a temporary directory.
 
     On the way out, even after an error: sync, unmount, detach the loop device, remove the
     directory.
     """
     driver = Driver.for_fs(fs)
     with (
-        attached(target, span) as device,
+        attached(target, span, read_only=read_only) as device,
         _mountpoint() as mountpoint,
-        _mounted(device, mountpoint, driver),
+        _mounted(device, mountpoint, driver, read_only),
     ):
         yield mountpoint
     # Writes through the loop device end up in the target's page cache; push them to the
@@ -164,12 +195,13 @@ def mounted_partition(target: Path, span: PartitionSpan, fs: FsType) -> Iterator
 
 
 @contextmanager
-def mounted_data_partition(layout: DriveLayout) -> Iterator[Path]:
-    """Mount the data partition of a sik disk read-write; yield the mount point."""
+def mounted_data_partition(layout: DriveLayout, *, read_only: bool = False) -> Iterator[Path]:
+    """Mount the data partition of a sik disk (read-write unless ``read_only``); yield the
+    mount point."""
     if layout.data_fs is None:
         raise StickError(
             f"the data partition of {layout.target} has no filesystem sik knows",
             hint="format it with `sik install`",
         )
-    with mounted_partition(layout.target, layout.data, layout.data_fs) as root:
+    with mounted_partition(layout.target, layout.data, layout.data_fs, read_only=read_only) as root:
         yield root

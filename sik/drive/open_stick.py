@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sik.core.errors import StickError, ToolError
 from sik.core.model import FsType
 from sik.core.run import run
 from sik.core.stick import Stick
+
+if TYPE_CHECKING:
+    from sik.drive.guard import SystemView
 
 DEFAULT_IMAGE = Path("sik.img")
 
@@ -31,6 +37,12 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
         yield opened
         return
     target = image if image is not None else DEFAULT_IMAGE
+    from sik.drive.guard import is_block_device
+
+    if is_block_device(target):
+        with _device_stick(target) as opened:
+            yield opened
+        return
     if not target.exists():
         raise StickError(
             f"{target} does not exist",
@@ -44,6 +56,129 @@ def open_stick(image: Path | None, stick: Path | None) -> Iterator[Stick]:
         opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
         opened.check()
         yield opened
+
+
+@contextlib.contextmanager
+def _device_stick(device: Path) -> Iterator[Stick]:
+    """``--image /dev/sdX``: the guard rails of `sik install DEVICE` that apply to a stick kept,
+    not erased (never the running system's disk, nothing built on it); then its data
+    partition where it is already mounted (a desktop mounts sticks on its own), or mounted by
+    sik while sik holds the drive exclusively. One filesystem is never mounted twice."""
+    from sik.drive.guard import (
+        DeviceRefused,
+        SystemView,
+        exclusive,
+        mounts_on,
+        refuse_system_disk,
+    )
+    from sik.drive.layout import read_layout
+    from sik.drive.mount import mounted_data_partition
+
+    view = SystemView.read()
+    name = refuse_system_disk(view, device)
+    layout = read_layout(device)
+    where = data_mount(view, name, layout.data.start)
+    if where is not None:
+        with open_stick(None, Path(where)) as opened:
+            yield opened
+        return
+    others = [m.mountpoint for m in mounts_on(view, name)]
+    if others:  # the ESP, say: sik could not hold the drive exclusively
+        raise DeviceRefused(
+            f"{device} has mounted filesystems other than its data partition: {', '.join(others)}",
+            hint="unmount them, or mount the data partition and pass --stick MOUNTPOINT",
+        )
+    with exclusive(device), mounted_data_partition(layout) as root:
+        opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened.check()
+        yield opened
+
+
+def data_mount(view: SystemView, disk: str, data_start: int) -> str | None:
+    """Where the data partition (starting ``data_start`` bytes into ``disk``) is mounted now:
+    through its partition node or a loop device at its offset; None when it is not. A
+    filesystem built on it (LUKS, LVM) is refused: sik cannot tell what is inside."""
+    from sik.drive.guard import DeviceRefused, mounts_on, offset_on
+
+    users = sorted(h for b in view.above(disk) for h in view.blocks[b].holders)
+    if users:
+        raise DeviceRefused(
+            f"/dev/{disk} is in use by {', '.join(users)} (LVM, LUKS or RAID)",
+            hint="a sik stick holds plain filesystems; name the right drive",
+        )
+    for mount in mounts_on(view, disk):
+        block = view.by_devno(mount.devno)
+        if block is not None and offset_on(view, block.name, disk) == data_start:
+            return mount.mountpoint
+    return None
+
+
+@dataclass(frozen=True)
+class StickDisk:
+    """A stick opened to be booted as a whole disk: its mounted data partition, and the disk
+    (image file or device) with the byte where that partition begins."""
+
+    stick: Stick
+    disk: Path
+    data_start: int
+
+
+@contextlib.contextmanager
+def open_stick_disk(image: Path | None, stick: Path | None) -> Iterator[StickDisk]:
+    """Like ``open_stick``, for reading only: an image's data partition is mounted through a
+    read-only loop device, so the image keeps every byte; a mounted drive is synced so its
+    device holds what its files say."""
+    if image is not None and stick is not None:
+        raise StickError("give either --image or --stick, not both")
+    if stick is not None:
+        mount = _findmnt(stick)
+        disk, start = _disk_of(mount.get("SOURCE", ""), stick)
+        os.sync()
+        fs = _FINDMNT_TYPES.get(mount.get("FSTYPE", ""))
+        opened = Stick(root=stick, fs=fs, uuid=_mounted_uuid(mount))
+        opened.check()
+        yield StickDisk(opened, disk, start)
+        return
+    target = image if image is not None else DEFAULT_IMAGE
+    if not target.exists():
+        raise StickError(f"{target} does not exist", hint="pass --image FILE or --stick DIR")
+    from sik.drive.layout import read_layout
+    from sik.drive.mount import mounted_data_partition
+
+    layout = read_layout(target)
+    from sik.drive.guard import SystemView, is_block_device, refuse_system_disk
+
+    if is_block_device(target):
+        # The guard rails of `--image /dev/sdX`; a data partition the desktop mounted is read
+        # through that mount, never mounted a second time.
+        view = SystemView.read()
+        where = data_mount(view, refuse_system_disk(view, target), layout.data.start)
+        if where is not None:
+            os.sync()
+            opened = Stick(root=Path(where), fs=layout.data_fs, uuid=layout.data_uuid)
+            opened.check()
+            yield StickDisk(opened, target, layout.data.start)
+            return
+    with mounted_data_partition(layout, read_only=True) as root:
+        opened = Stick(root=root, fs=layout.data_fs, uuid=layout.data_uuid)
+        opened.check()
+        yield StickDisk(opened, target, layout.data.start)
+
+
+def _disk_of(source: str, mountpoint: Path) -> tuple[Path, int]:
+    """The whole disk behind a mounted partition and the partition's first byte: a partition
+    of a drive (sysfs names its disk), or a loop device over part of an image file."""
+    block = Path("/sys/class/block") / Path(source).name
+    if source.startswith("/dev/") and (block / "partition").is_file():
+        start = int((block / "start").read_text()) * 512
+        return Path("/dev") / block.resolve().parent.name, start
+    if source.startswith("/dev/loop") and (block / "loop" / "backing_file").is_file():
+        backing = Path((block / "loop" / "backing_file").read_text().strip())
+        return backing, int((block / "loop" / "offset").read_text())
+    raise StickError(
+        f"cannot tell which disk holds {mountpoint} (mounted from {source or 'nothing'})",
+        hint="pass the stick's mount point, e.g. /media/usb, or --image FILE",
+    )
 
 
 def _mounted_uuid(mount: dict[str, str]) -> str | None:

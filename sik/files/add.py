@@ -4,17 +4,15 @@ temporary name, synced, then renamed, so an interrupted copy never looks like an
 from __future__ import annotations
 
 import errno
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.errors import IsoReadError, SikError, StickError
-from sik.core.staged import staged
+from sik.core.staged import check_free_space, remove_leftovers, staged
 from sik.core.stick import Stick
 from sik.detection.iso import check_iso
 
-_CHUNK = 8 * 1024 * 1024
 Progress = Callable[[int], None]
 BlockObserver = Callable[[memoryview], None]
 
@@ -53,6 +51,8 @@ def add_isos(
 
 def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
     """Refuse the whole batch, before copying anything, if any file cannot go on the stick."""
+    # What a killed copy left behind is dead space the check below must count as free.
+    remove_leftovers(stick)
     jobs: list[CopyJob] = []
     names: set[str] = set()
     for source in sources:
@@ -73,11 +73,11 @@ def plan_copies(stick: Stick, sources: Sequence[Path]) -> tuple[CopyJob, ...]:
         jobs.append(CopyJob(source, stick.iso_dir / source.name, size))
     _check_space(stick, jobs)
     for job in jobs:  # last: the cheap checks above need no read of the files
-        _check_is_iso(job.source)
+        check_is_iso(job.source)
     return tuple(jobs)
 
 
-def _check_is_iso(source: Path) -> None:
+def check_is_iso(source: Path) -> None:
     """Open the file as the scan will: junk named .iso, a truncated download or a damaged
     image is refused here, before the stick is touched, with the scan's own reason."""
     try:
@@ -88,30 +88,10 @@ def _check_is_iso(source: Path) -> None:
 
 
 def _check_space(stick: Stick, jobs: Sequence[CopyJob]) -> None:
-    needed = sum(j.size for j in jobs if not _same_file(j))
-    free = shutil.disk_usage(stick.root).free
-    if needed > free:
-        raise StickError(
-            f"not enough space on the stick: {needed / 2**20:.0f} MiB needed, "
-            f"{free / 2**20:.0f} MiB free",
-            hint="remove ISOs from /boot/iso or use a bigger drive",
-        )
-
-
-def _same_file(job: CopyJob) -> bool:
-    return (
-        job.target.exists() and job.target.stat().st_size == job.size and _equal(job.source, job.target)
-    )
-
-
-def _equal(a: Path, b: Path) -> bool:
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            block_a, block_b = fa.read(_CHUNK), fb.read(_CHUNK)
-            if block_a != block_b:
-                return False
-            if not block_a:
-                return True
+    """Every file is copied whole beside the one it replaces (if any), which goes only at the
+    rename: the peak needs each file's full size free, replaced or not."""
+    hint = "remove ISOs from /boot/iso or use a bigger drive"
+    check_free_space(stick, sum(j.size for j in jobs), "", hint)
 
 
 def copy_iso(
@@ -121,14 +101,21 @@ def copy_iso(
     place); return the SHA-256 (hex) of what was copied, computed in the same pass.
     ``on_block`` sees every block copied, in order (the manifest's per-chunk digests), without
     a second read."""
+    with staged(job.target) as partial:
+        return copy_into(job, partial, progress, on_block)
+
+
+def copy_into(
+    job: CopyJob, dest: Path, progress: Progress | None = None, on_block: BlockObserver | None = None
+) -> str:
+    """Copy ``job.source`` to ``dest`` (a staged name) and sync it; its SHA-256 (hex)."""
     from sik.files.fastcopy import copy_hash_sync
 
-    with staged(job.target) as partial:
-        try:
-            with open(job.source, "rb", buffering=0) as src, open(partial, "wb", buffering=0) as dst:
-                return copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
-        except OSError as exc:
-            raise _copy_error(job, exc) from exc
+    try:
+        with open(job.source, "rb", buffering=0) as src, open(dest, "wb", buffering=0) as dst:
+            return copy_hash_sync(src.fileno(), dst.fileno(), progress, on_block=on_block)
+    except OSError as exc:
+        raise _copy_error(job, exc) from exc
 
 
 def _copy_error(job: CopyJob, exc: OSError) -> StickError:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,16 +114,18 @@ def tracked_files(stick: Stick) -> Iterator[Path]:
 
 
 def load_manifest(stick: Stick) -> Manifest:
+    """The manifest on the stick; one an older sik wrote is converted (_without_chunks)."""
     path = stick.manifest_file
     try:
         data = json.loads(path.read_bytes())
-        if data.get("format") != FORMAT:
+        if data.get("format") not in (1, FORMAT):
             raise ValueError(f"format {data.get('format')!r}, expected {FORMAT}")
         files = {
             str(name): FileRecord(int(r["size"]), str(r["sha256"]), tuple(str(c) for c in r["chunks"]))
             for name, r in data["files"].items()
         }
-        return Manifest(files, int(data["chunk_size"]))
+        manifest = Manifest(files, int(data["chunk_size"]))
+        return manifest if data["format"] == FORMAT else _without_chunks(manifest)
     except FileNotFoundError:
         return Manifest()
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -161,12 +163,35 @@ def save_manifest(stick: Stick, manifest: Manifest) -> bool:
     return changed
 
 
+def _without_chunks(manifest: Manifest) -> Manifest:
+    """A manifest whose chunk digests cannot be compared with today's (format 1 cut SHA-256
+    to 128 bits; another chunk size): each file keeps its size and SHA-256, which still prove
+    it intact, and loses only the digests that would locate a change. `sik verify --record`
+    after re-copying a file records them anew."""
+    files = {name: FileRecord(r.size, r.sha256, ()) for name, r in manifest.files.items()}
+    return Manifest(files, CHUNK_SIZE)
+
+
 def record(stick: Stick, records: Mapping[Path, FileRecord]) -> Manifest:
     """Add or replace the entries for ``records`` (files on the stick) and save the manifest."""
     old = load_manifest(stick)
     if old.chunk_size != CHUNK_SIZE:
-        old = Manifest()  # chunk digests of another size cannot be compared: start afresh
+        old = _without_chunks(old)
     files = dict(old.files) | {key_of(stick, path): rec for path, rec in records.items()}
     manifest = Manifest(files)
+    save_manifest(stick, manifest)
+    return manifest
+
+
+def record_files(stick: Stick, paths: Sequence[Path]) -> Manifest:
+    """Record files sik itself just wrote to the stick (an ExtensionImage), read once each."""
+    return record(stick, {path: hash_file(path) for path in paths})
+
+
+def forget(stick: Stick, paths: Iterable[Path]) -> Manifest:
+    """Drop the entries of files sik removed from the stick, so `sik verify` misses none."""
+    old = load_manifest(stick)
+    gone = {key_of(stick, path) for path in paths}
+    manifest = Manifest({k: r for k, r in old.files.items() if k not in gone}, old.chunk_size)
     save_manifest(stick, manifest)
     return manifest

@@ -3,21 +3,21 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sik.core.errors import SikError
 from sik.core.model import MenuOptions, Plan
-from sik.core.run import run
-from sik.core.staged import fsync_dir, write_error, write_file
+from sik.core.run import find_tool, run
+from sik.core.staged import PARTIAL_SUFFIX, fsync_dir, remove_leftovers, write_error, write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
-from sik.detection.plugins import LazyDetectors
+from sik.detection.plugins import LazyDetectors, user_detector_folders
 from sik.detection.scan import scan_stick
 from sik.menu.fsmods import find_fs_modules, remove_unused_fsmod_initrds, write_fsmod_initrds
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
@@ -42,13 +42,16 @@ def plan_stick(
     options: MenuOptions | None = None,
     detectors: tuple[LoadedDetector, ...] | None = None,
     found: StickCustomizations | None = None,
+    folders: Sequence[Path] = (),
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
-    """Scan, detect and plan without rendering: all that `sik list` needs."""
+    """Scan, detect and plan without rendering: all that `sik list` needs. ``folders`` are
+    detector folders named on the command line, loaded after those of the user's config."""
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
     if detectors is None:
         chosen = load_detector_options(stick.options_file)
-        results = scan_stick(stick, LazyDetectors(chosen.folder_paths(stick.root), chosen.disable))
+        extra = (*user_detector_folders(), *folders)
+        results = scan_stick(stick, LazyDetectors(extra, chosen.disable))
     else:
         results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
@@ -57,11 +60,14 @@ def plan_stick(
 
 
 def build_menu(
-    stick: Stick, options: MenuOptions | None = None, detectors: tuple[LoadedDetector, ...] | None = None
+    stick: Stick,
+    options: MenuOptions | None = None,
+    detectors: tuple[LoadedDetector, ...] | None = None,
+    folders: Sequence[Path] = (),
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
     found = read_customizations(stick)
-    menu_plan, rows = plan_stick(stick, options, detectors, found)
+    menu_plan, rows = plan_stick(stick, options, detectors, found, folders)
     templates = stick.templates_dir
     key = menu_key(menu_plan, templates)
     text = cached_menu(stick, key)
@@ -97,13 +103,15 @@ def regenerate(
     timeout: int | None = None,
     kernel_args: tuple[str, ...] | None = None,
     serial: bool | None = None,
+    folders: Sequence[Path] = (),
 ) -> Generated:
     """The whole of `sik generate`: the options saved on the stick, changed where an argument
     is not None (and saved again), then scan, plan, render and write."""
     stick.claim()
+    remove_leftovers(stick)  # what a killed `sik add` or generate left: hidden, dead space
     saved = load_options(stick.options_file)
     options = merge_options(saved, timeout=timeout, kernel_args=kernel_args, serial=serial)
-    menu = build_menu(stick, options)
+    menu = build_menu(stick, options, folders=folders)
     return Generated(menu, write_menu(stick, menu))
 
 
@@ -184,15 +192,15 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
 
 
 def mark_known_isos(stick: Stick, names: tuple[str, ...]) -> None:
-    """One empty file per ISO the menu was made from, none for any other (a killed sik's
-    partial copies included): what GRUB's "New ISOs" submenu tells new files by
-    (grub-templates/new-isos.j2). Only missing markers are written, so a second run writes
-    nothing."""
+    """One empty file per ISO the menu was made from, none for any other: what GRUB's "New
+    ISOs" submenu tells new files by (grub-templates/new-isos.j2). Only missing markers are
+    written, so a second run writes nothing."""
     directory = stick.known_isos_dir
     wanted = set(names)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        present = {p.name for p in directory.iterdir()}
+        # A partial file is remove_leftovers' business: it may be a running sik's.
+        present = {p.name for p in directory.iterdir() if not p.name.endswith(PARTIAL_SUFFIX)}
         for name in sorted(present - wanted):
             (directory / name).unlink(missing_ok=True)
     except OSError as exc:
@@ -202,11 +210,20 @@ def mark_known_isos(stick: Stick, names: tuple[str, ...]) -> None:
     fsync_dir(directory)
 
 
+def grub_script_checker() -> Path:
+    """GRUB's own parser, which reads every grub.cfg before it replaces the old one: a menu no
+    parser has read is never written."""
+    return find_tool(
+        "grub-script-check",
+        "grub2-script-check",
+        reason="check grub.cfg with GRUB's own parser before writing it",
+        hint="install grub-common (Debian, Ubuntu; grub2-tools on Fedora)",
+    )
+
+
 def check_grub_script(data: bytes) -> None:
-    """Let GRUB's own parser read the file first, when the host has it (grub-common)."""
-    checker = shutil.which("grub-script-check")
-    if checker is None:
-        return
+    """Let GRUB's own parser read the file first."""
+    checker = grub_script_checker()
     with tempfile.NamedTemporaryFile(suffix=".cfg") as tmp:
         tmp.write(data)
         tmp.flush()

@@ -3,7 +3,9 @@ not, the entry it got and where that sits in the menu, the customisations it pic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sik.core.codec import encode
 from sik.core.model import Plan, SecureBootFacts
@@ -64,9 +66,9 @@ class ListRow:
         return encoded
 
 
-def list_stick(stick: Stick) -> tuple[ListRow, ...]:
+def list_stick(stick: Stick, folders: Sequence[Path] = ()) -> tuple[ListRow, ...]:
     found = read_customizations(stick)
-    plan, planned = plan_stick(stick, found=found)
+    plan, planned = plan_stick(stick, found=found, folders=folders)
     return tuple(_row(row, plan, found) for row in planned)
 
 

@@ -1,39 +1,35 @@
 """The stick's own options, /boot/sik/sik.toml: what `sik generate` was told last time, so a
-later `sik add` regenerates the same menu, and which extra detectors the user wants::
+later `sik add` regenerates the same menu, and which detectors to leave out::
 
     [detectors]
-    folders = ["detectors", "/home/me/sik-detectors"]   # relative to the stick's root
     disable = ["loopback.cfg"]
+
+A stick names no detector folders: it is data, and sik never imports code because a stick says
+so. A ``folders`` key written by an older sik is ignored (with a warning) and dropped when
+sik.toml is next written; the user's own ~/.config/sik/config.toml names folders instead.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
+import shlex
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sik.core.errors import StickError
+from sik.core.errors import SikError, StickError
 from sik.core.model import MenuOptions
+
+log = logging.getLogger("sik.menu.options")
 
 
 @dataclass(frozen=True)
 class DetectorOptions:
-    """The [detectors] table: folders of extra detector modules, and detectors to leave out.
-    Folders stay as written, so that rewriting sik.toml keeps them relative."""
+    """The [detectors] table: detectors to leave out."""
 
-    folders: tuple[str, ...] = ()
     disable: tuple[str, ...] = ()
-
-    def folder_paths(self, stick_root: Path) -> tuple[Path, ...]:
-        paths = tuple(stick_root / folder for folder in self.folders)  # an absolute one wins
-        for path in paths:
-            if not path.is_dir():
-                raise StickError(
-                    f"detector folder {path} (named in sik.toml [detectors] folders) is not a directory",
-                    hint="create it, or remove it from /boot/sik/sik.toml",
-                )
-        return paths
 
 
 def _read(path: Path) -> dict[str, object]:
@@ -56,21 +52,59 @@ def load_detector_options(path: Path) -> DetectorOptions:
     for key, value in lists.items():
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise StickError(f"{path}: [detectors] {key} must be a list of strings")
-    return DetectorOptions(tuple(lists["folders"]), tuple(lists["disable"]))
+    if lists["folders"]:
+        log.warning(
+            "warning: %s names detector folders; sik never loads code a stick names "
+            "(put them in ~/.config/sik/config.toml, or pass --detector-folder)",
+            path,
+        )
+    return DetectorOptions(tuple(lists["disable"]))
 
 
 def load_options(path: Path) -> MenuOptions:
+    """[menu] of sik.toml, each value of the type it must have: ``serial = "false"`` is an
+    error, not true."""
     menu = _read(path).get("menu", {})
     if not isinstance(menu, dict):
         raise StickError(f"{path}: [menu] must be a table")
+    timeout = menu.get("timeout", MenuOptions.timeout)
+    kernel_args = menu.get("kernel_args", [])
+    serial = menu.get("serial", False)
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+        raise StickError(f"{path}: [menu] timeout must be a whole number of seconds, not {timeout!r}")
+    if not isinstance(kernel_args, list) or not all(isinstance(a, str) for a in kernel_args):
+        raise StickError(f"{path}: [menu] kernel_args must be a list of strings")
+    if not isinstance(serial, bool):
+        raise StickError(f"{path}: [menu] serial must be true or false, not {serial!r}")
     try:
-        return MenuOptions(
-            timeout=int(menu.get("timeout", MenuOptions.timeout)),
-            kernel_args=tuple(str(a) for a in menu.get("kernel_args", ())),
-            serial=bool(menu.get("serial", False)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise StickError(f"{path}: bad value in [menu]: {exc}") from exc
+        checked = check_kernel_args(tuple(kernel_args))
+    except SikError as exc:
+        raise StickError(f"{path}: {exc.message}", hint=exc.hint) from exc
+    return MenuOptions(timeout=timeout, kernel_args=checked, serial=serial)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_kernel_args(args: tuple[str, ...]) -> tuple[str, ...]:
+    """Kernel parameters one line of grub.cfg can hold: no line break or other control
+    character (GRUB's `linux` takes words of one line)."""
+    for arg in args:
+        if _CONTROL.search(arg):
+            raise SikError(
+                f"kernel argument {arg!r} holds a line break or control character",
+                hint="give each kernel parameter on one line",
+            )
+    return args
+
+
+def parse_kernel_args(text: str) -> tuple[str, ...]:
+    """``--kernel-args`` split as a shell would: ``foo="a b" quiet`` is two parameters, the
+    first holding a space (GRUB puts it in double quotes on the command line)."""
+    try:
+        return check_kernel_args(tuple(shlex.split(text)))
+    except ValueError as exc:
+        raise SikError(f"--kernel-args {text!r}: {exc}", hint="close the quote") from exc
 
 
 def dump_options(options: MenuOptions, detectors: DetectorOptions | None = None) -> str:
@@ -82,12 +116,8 @@ def dump_options(options: MenuOptions, detectors: DetectorOptions | None = None)
         f"kernel_args = {json.dumps(list(options.kernel_args), ensure_ascii=False)}\n"
         f"serial = {'true' if options.serial else 'false'}\n"
     )
-    if detectors and (detectors.folders or detectors.disable):
-        text += (
-            "\n[detectors]\n"
-            f"folders = {json.dumps(list(detectors.folders), ensure_ascii=False)}\n"
-            f"disable = {json.dumps(list(detectors.disable), ensure_ascii=False)}\n"
-        )
+    if detectors and detectors.disable:
+        text += f"\n[detectors]\ndisable = {json.dumps(list(detectors.disable), ensure_ascii=False)}\n"
     return text
 
 

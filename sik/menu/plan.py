@@ -27,8 +27,10 @@ from sik.detection.kmodules import NoModules
 from sik.menu.medium import choose_medium, describe_modules
 
 # Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
-# split /proc/cmdline on white space, and the kernel gives double quotes a meaning of their
-# own, so such a path cannot contain either.
+# split /proc/cmdline on white space; the kernel gives double quotes a meaning of their own;
+# and GRUB, building the command line from `linux`'s words, puts a backslash before every \,
+# ' and " (grub_create_loader_cmdline, grub-core/lib/cmdline.c), so the initrd would look for
+# it\'s.iso. Such a path can hold none of them.
 _PATH_ON_CMDLINE = frozenset(
     {
         BootMethod.live_boot,
@@ -47,8 +49,13 @@ _PATH_ON_CMDLINE = frozenset(
 )
 # Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.
 _NEEDS_KERNEL = _PATH_ON_CMDLINE | {BootMethod.linux}
-_CMDLINE_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]')
+_CMDLINE_UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
+# A loopback.cfg hand-over passes the path in $iso_path, which the ISO's own menu puts on its
+# command line unquoted (iso-scan/filename=${iso_path}): GRUB splits it there at white space,
+# then escapes it as above.
+_PATH_IN_ISO_MENU = frozenset({BootMethod.loopback_cfg})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_C1_CONTROL = re.compile(r"[\x80-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -122,13 +129,13 @@ def _plan_one(
     broken = _broken(detection)
     if broken:
         return PlannedIso(result, None, "unsupported", (broken,))
-    path_on_cmdline = detection.method in _PATH_ON_CMDLINE or any(
+    path_on_cmdline = detection.method in _PATH_ON_CMDLINE | _PATH_IN_ISO_MENU or any(
         "{iso}" in a for a in detection.cmdline
     )
     if path_on_cmdline and _CMDLINE_UNSAFE.search(iso_path):
         reason = (
-            f"{detection.method} cannot find an ISO whose path contains white space or a double quote: "
-            "rename the file"
+            f"{detection.method} cannot find an ISO whose path contains white space, a quote or "
+            "a backslash: rename the file"
         )
         return PlannedIso(result, None, "unsupported", (reason,))
     notes = list(result.warnings)
@@ -203,8 +210,11 @@ def title(detection: Detection) -> str:
 
 def _printable(text: str) -> str:
     """A title holds facts read from the ISO (its label, .disk/info): a control character
-    there would break the menu line, and says nothing a user could read anyway."""
-    return " ".join(_CONTROL.sub(" ", text).split()) or "(no name)"
+    there would break the menu line, and says nothing a user could read anyway. A title that
+    starts with '-' would be read by `menuentry` as one of its options (--users=, --hotkey=,
+    ...) however it is quoted, so it gets a word in front."""
+    text = " ".join(_C1_CONTROL.sub(" ", _CONTROL.sub(" ", text)).split()) or "(no name)"
+    return f"ISO {text}" if text.startswith("-") else text
 
 
 def _words(text: str) -> set[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from sik.drive.open_stick import open_stick
 from tests.boot.conftest import SERIAL_MENU
-from tests.boot.conftest import _sik as sik
+from tests.clirun import sik
 from tests.fixtures.liveisos import FixtureIsos, build_fixture_isos
 
 NAMES = {

@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from sik.cli import app
 from sik.core.model import Firmware, FsType
 from sik.drive.layout import read_layout
 from sik.drive.open_stick import open_stick
 from sik.menu.grubenv import update_env
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import copy_of
-from tests.boot.qemu import boot_until
+from tests.clirun import sik
 from tests.fixtures.fsmodiso import MARKER as FSMOD_MARKER
 from tests.fixtures.fsmodiso import build_fsmod_iso
 from tests.fixtures.liveisos import FixtureIsos
@@ -55,12 +54,6 @@ class FsStick:
     markers: dict[str, str]
 
 
-def _sik(*args: str | Path) -> str:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, f"sik {args[0]}: {result.exception or result.output}"
-    return result.stdout
-
-
 def _make(tmp: Path, fixture_isos: FixtureIsos, keys: tuple[str, ...], fs: FsType | None) -> FsStick:
     sources = []
     for key in keys:
@@ -69,9 +62,9 @@ def _make(tmp: Path, fixture_isos: FixtureIsos, keys: tuple[str, ...], fs: FsTyp
         link.symlink_to(target)
         sources.append(link)
     image = tmp / "sik.img"
-    _sik("install", "--image", image, "--size", "400M", *(("--fs", str(fs)) if fs else ()))
-    _sik("generate", "--image", image, "--kernel-args", KERNEL_ARGS, "--serial", "--timeout", "1")
-    _sik("add", "--image", image, *sources)
+    sik("install", "--image", image, "--size", "400M", *(("--fs", str(fs)) if fs else ()))
+    sik("generate", "--image", image, "--kernel-args", KERNEL_ARGS, "--serial", "--timeout", "1")
+    sik("add", "--image", image, *sources)
     markers = dict(fixture_isos.markers) | {"live_fsmod": FSMOD_MARKER}
     return FsStick(image, markers)
 
@@ -95,7 +88,7 @@ def fat32_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFact
 
 
 def _media(stick: FsStick) -> dict[str, str | None]:
-    rows = json.loads(_sik("list", "--image", stick.image, "--json"))
+    rows = json.loads(sik("list", "--image", stick.image, "--json").stdout)
     return {row["file"]: row["medium"] for row in rows}
 
 
@@ -136,7 +129,7 @@ def test_iso_boots_from_its_file(
 ) -> None:
     stick: FsStick = request.getfixturevalue(f"{fs}_stick")
     image = copy_of(stick.image, tmp_path)
-    _sik("boot-once", NAMES[kind], "--image", image)
+    sik("boot-once", NAMES[kind], "--image", image)
     marker = stick.markers[kind]
     result = boot_until(
         image, firmware, marker, timeout=TIMEOUT[kind], log_path=tmp_path / "serial.log", usb=True

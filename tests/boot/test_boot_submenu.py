@@ -13,12 +13,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from sik.cli import app
 from sik.core.model import Firmware
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import SERIAL_MENU
-from tests.boot.qemu import boot_until
+from tests.clirun import sik
 from tests.fixtures.liveisos import FixtureIsos
 
 pytestmark = pytest.mark.boot
@@ -30,9 +29,7 @@ INFO = b'Debian GNU/Linux 12.11.0 "Bookworm" - Unofficial Live'
 
 
 def _sik(*args: str | Path) -> str:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, f"sik {args[0]}: {result.exception or result.output}"
-    return result.stdout
+    return sik(*args).stdout
 
 
 def test_entry_in_a_version_submenu_boots_with_boot_once(

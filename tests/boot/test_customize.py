@@ -14,19 +14,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from sik.cli import app
 from sik.core.model import Firmware
+from sik.vm.qemu import BootResult, boot_until
 from tests.boot.conftest import copy_of
 from tests.boot.customize_stick import NAMES, OVERLAY_TEXT, CustomStick, custom_stick
-from tests.boot.qemu import BootResult, boot_until
+from tests.clirun import sik
 
 pytestmark = pytest.mark.boot
 __all__ = ["custom_stick"]  # the fixture, imported so pytest finds it here
 
 # The machine is shared and QEMU runs under TCG. A live-boot boot with its persistence store took
-# about 380 s at a load of 4-8 (README: where the time goes); the margin is for busier days.
+# about 380 s at a load of 4-8 (docs/testing.md: where the time goes); the margin is for busier days.
 TIMEOUT = 900
 ORDER = {
     "live_boot": (Firmware.bios, Firmware.uefi),
@@ -36,8 +35,7 @@ KEYS = {"live_boot": "live-boot", "dracut_live": "dracut"}
 
 
 def _boot(image: Path, kind: str, firmware: Firmware, marker: str, log: Path) -> BootResult:
-    chosen = CliRunner().invoke(app, ["boot-once", NAMES[kind], "--image", str(image)])
-    assert chosen.exit_code == 0, chosen.output
+    sik("boot-once", NAMES[kind], "--image", image)
     # Not a snapshot: the second boot must see what the first one wrote.
     result = boot_until(image, firmware, marker, timeout=TIMEOUT, log_path=log, snapshot=False)
     print(f"{kind} under {firmware}: {result.seconds:.0f} s")

@@ -15,7 +15,7 @@ from sik.drive import bootloader
 from sik.drive import layout as drive
 from sik.drive.layout import MIB
 from sik.drive.mount import mounted_data_partition
-from tests.boot.qemu import boot_until
+from sik.vm.qemu import boot_until
 
 MARKER = "SIK-GRUB-OK"
 GRUB_CFG = f"""\

@@ -7,23 +7,17 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from sik.cli import app
 from sik.core.model import Firmware
 from sik.drive.open_stick import open_stick
 from sik.menu.grubenv import update_env
+from sik.vm.qemu import boot_until
 from tests.boot.conftest import SERIAL_MENU, STICK_NAMES
-from tests.boot.qemu import boot_until
+from tests.clirun import sik
 from tests.fixtures.liveisos import FixtureIsos
 from tests.isobuilder import LOOPBACK, build_iso
 
 pytestmark = pytest.mark.boot
-
-
-def _sik(*args: str | Path) -> None:
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    assert result.exit_code in (0, 3), f"sik {args[0]}: {result.exception or result.output}"
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +29,9 @@ def verify_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFac
     memtest = work / STICK_NAMES["memtest"]
     memtest.symlink_to(fixture_isos.memtest)
     other = build_iso(work / "other.iso", LOOPBACK | {"pad": os.urandom(2 * 2**20)})
-    _sik("install", "--image", image, "--size", "300M")
-    _sik("generate", "--image", image, *SERIAL_MENU)
-    _sik("add", "--image", image, memtest, other)
+    sik("install", "--image", image, "--size", "300M")
+    sik("generate", "--image", image, *SERIAL_MENU)
+    sik("add", "--image", image, memtest, other)
     with open_stick(image, None) as stick:
         assert "menuentry 'Verify stick" in stick.grub_cfg.read_text()
         with (stick.iso_dir / "other.iso").open("r+b") as f:  # one flipped bit, in the padding

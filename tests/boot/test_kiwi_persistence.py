@@ -21,15 +21,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from sik.cli import app
 from sik.core.model import Firmware
 from sik.core.run import run
 from sik.drive.open_stick import open_stick
+from sik.vm.qemu import BootResult, boot_until
 from tests.boot.conftest import SERIAL_MENU, STICK_NAMES
-from tests.boot.conftest import _sik as sik
-from tests.boot.qemu import BootResult, boot_until
+from tests.clirun import sik
 from tests.fixtures.liveisos import build_fixture_isos
 
 pytestmark = pytest.mark.boot
@@ -46,7 +44,7 @@ def _partition_table(image: Path) -> str:
 
 
 def _boot(image: Path, firmware: Firmware, marker: str, log: Path) -> BootResult:
-    chosen = CliRunner().invoke(app, ["boot-once", NAME, "--image", str(image)])
+    chosen = sik("boot-once", NAME, "--image", image)
     assert chosen.exit_code == 0, chosen.output
     # Not a snapshot: the second boot must see what the first one wrote. The fixture syncs and
     # powers off after its marker; stopping QEMU earlier would lose the cow file's last writes

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from sik.cli import app
 from sik.core.model import Firmware
 from sik.drive.secureboot import REFUSED_LINE
+from sik.vm.qemu import BootResult, boot_until, ovmf_secboot, vars_with_moks
 from tests.boot.conftest import SERIAL_MENU, copy_of
-from tests.boot.qemu import BootResult, boot_until, ovmf_secboot, vars_with_moks
 from tests.fixtures import sbisos
 from tests.fixtures.liveisos import FixtureIsos
 
@@ -61,7 +61,7 @@ def sb_sticks(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFactor
     sbisos.rebuild_iso(fixture_isos.dracut_live, isos / TESTCA_ISO, replace, efi_img)
 
     ext4 = work / "ext4.img"
-    _sik("install", "--image", ext4, "--size", "1G")
+    _sik("install", "--image", ext4, "--size", "1G", "--fs", "ext4")
     _sik("generate", "--image", ext4, *SERIAL_MENU)
     live = (fixture_isos.live_boot, fixture_isos.dracut_live, fixture_isos.memtest)
     _sik("add", "--image", ext4, *live, isos / UNSIGNED_ISO)

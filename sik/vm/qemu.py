@@ -1,33 +1,36 @@
-"""Boot a disk image in QEMU and watch its serial console for a marker: the boot tests' harness.
+"""Boot a disk in QEMU and read its serial console: the one harness behind `sik try` and the
+boot tests.
 
 Nothing here skips: a missing QEMU or OVMF is an error with the package to install, because a
-boot test that quietly does not run proves nothing.
+boot that quietly does not run proves nothing.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sik.core.errors import ToolError
 from sik.core.model import Firmware
-from sik.core.run import clean_env, find_tool
+from sik.core.run import clean_env, find_tool, run
 
 # (code, vars) pairs as distributions ship them: Debian/Ubuntu 4M and 2M builds, Fedora, Arch.
-# The plain (not .secboot/.ms) builds: Secure Boot off, no SMM needed, so our unsigned GRUB runs.
+# The plain (not .secboot/.ms) builds: Secure Boot off, no SMM needed, so an unsigned GRUB runs.
 _OVMF_CANDIDATES = (
     ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
     ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"),
     ("/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"),
     ("/usr/share/edk2/x64/OVMF_CODE.4m.fd", "/usr/share/edk2/x64/OVMF_VARS.4m.fd"),
 )
-_POLL_SECONDS = 0.1
 # Secure Boot firmware as PCs ship it: the SMM build, with Microsoft's keys enrolled in the
 # variable store and Secure Boot on (Debian's ovmf; Fedora's edk2-ovmf names them alike).
 _SECBOOT_CANDIDATES = (
@@ -36,14 +39,40 @@ _SECBOOT_CANDIDATES = (
 )
 # The owner GUID shim gives the MOKs it enrols (shim's SHIM_LOCK_GUID).
 SHIM_GUID = "605dab50-e046-4300-abb6-3dd810dd8b23"
+_POLL_SECONDS = 0.1
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_DISPLAY_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR")
+
+# Debian's kernel zeroes every page it hands out (init_on_alloc) with `rep stosb` when the CPU
+# advertises ERMS; under TCG that path is slow enough to stall a live-boot system for ~55 s
+# after switch_root. Hiding the flag changes the virtual CPU, not the boot code under test.
+TCG_CPU = "max,-erms"
+
+# Called with each piece of console output as it arrives (`sik try` shows it live).
+Echo = Callable[[str], None]
+# Called with the whole console output so far: True ends the boot.
+Done = Callable[[str], bool]
 
 
 @dataclass(frozen=True)
 class BootResult:
-    found: bool
-    seconds: float  # from QEMU's start to the marker (or to the end of waiting)
+    found: bool  # whether the boot reached what the caller waited for
+    seconds: float  # from QEMU's start to that point (or to the end of waiting)
     log: str
     log_path: Path
+    accel: str = "tcg"  # "kvm" or "tcg": what this boot ran on
+
+
+@dataclass(frozen=True)
+class Disk:
+    """The one disk of the VM: a raw image, a device, or a qcow2 overlay of either."""
+
+    path: Path
+    format: str = "raw"
+    snapshot: bool = False  # QEMU's own throw-away overlay: the file is never written
+    # A stick as users plug it in: USB mass storage behind an xHCI controller, which both
+    # firmwares boot from and the distribution's initramfs must find by itself (usb_storage).
+    usb: bool = False
 
 
 def accelerator() -> str:
@@ -87,13 +116,13 @@ def vars_with_moks(dest: Path, certificates: list[Path]) -> Path:
     argv: list[str | os.PathLike[str]] = [tool, "-i", ovmf_secboot()[1], "-o", dest]
     for cert in certificates:
         argv += ["--add-mok", SHIM_GUID, cert]
-    subprocess.run(argv, check=True, capture_output=True, env=clean_env())
+    run(argv, capture=True)
     return dest
 
 
 def _qemu() -> Path:
     return find_tool(
-        "qemu-system-x86_64", reason="boot disk images in tests", hint="install qemu-system-x86"
+        "qemu-system-x86_64", reason="boot a stick in a virtual machine", hint="install qemu-system-x86"
     )
 
 
@@ -128,33 +157,20 @@ def _firmware_args(firmware: Firmware, workdir: Path, sercon: bool = False) -> l
     ]  # fmt: skip
 
 
-# Debian's kernel zeroes every page it hands out (init_on_alloc) with `rep stosb` when the CPU
-# advertises ERMS; under TCG that path is slow enough to stall a live-boot fixture for ~55 s
-# after switch_root. Hiding the flag changes the virtual CPU, not the boot code under test.
-TCG_CPU = "max,-erms"
-
-
 def qemu_argv(
-    image: Path,
+    disk: Disk,
     firmware: Firmware,
     log_path: Path,
     workdir: Path,
     memory_mb: int,
-    snapshot: bool,
+    *,
     sercon: bool = False,
+    gui: bool = False,
+    accel: str | None = None,
     secboot_vars: Path | None = None,
-    usb: bool = False,
 ) -> list[str]:
-    accel = accelerator()
-    drive = f"file={image},format=raw" + (",snapshot=on" if snapshot else "")
-    # A stick as users plug it in: USB mass storage behind an xHCI controller, which both
-    # firmwares boot from and the distribution's initramfs must find by itself (usb_storage).
-    disk = (
-        ["-drive", f"{drive},if=none,id=stick", "-device", "qemu-xhci,id=xhci"]
-        + ["-device", "usb-storage,drive=stick,bus=xhci.0"]
-        if usb
-        else ["-drive", f"{drive},if=virtio"]
-    )
+    accel = accel or accelerator()
+    screen = ["-display", "gtk", "-vga", "std"] if gui else ["-display", "none", "-vga", "none"]
     if secboot_vars is not None:
         # Secure Boot: OVMF keeps its variables safe from the OS only in SMM.
         machine, firmware_args = "q35,smm=on", _secboot_args(workdir, secboot_vars)
@@ -167,10 +183,21 @@ def qemu_argv(
         "-cpu", "host" if accel == "kvm" else TCG_CPU,
         "-m", str(memory_mb),
         *firmware_args,
-        *disk,
+        *_disk_args(disk),
         "-serial", f"file:{log_path}",
-        "-display", "none", "-vga", "none", "-nodefaults", "-monitor", "none",
+        *screen, "-nodefaults", "-monitor", "none",
         "-no-reboot",
+    ]  # fmt: skip
+
+
+def _disk_args(disk: Disk) -> list[str]:
+    drive = f"file={disk.path},format={disk.format}" + (",snapshot=on" if disk.snapshot else "")
+    if not disk.usb:
+        return ["-drive", f"{drive},if=virtio"]
+    return [
+        "-drive", f"{drive},if=none,id=stick",
+        "-device", "qemu-xhci,id=xhci",
+        "-device", "usb-storage,drive=stick,bus=xhci.0",
     ]  # fmt: skip
 
 
@@ -206,29 +233,77 @@ def boot_until(
     then: str | None = None,
     usb: bool = False,
 ) -> BootResult:
-    """Boot ``image`` under ``firmware`` until ``marker`` shows on the serial console, QEMU
-    exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log returned.
-    ``sercon`` copies SeaBIOS's screen output to the serial port too (no effect under UEFI,
-    whose console already is the serial port when QEMU has no display). ``poweroff_grace``
-    seconds after the marker let the system sync and power off by itself (the fixtures do)
-    before QEMU is stopped, for tests that read what it wrote. ``secboot_vars`` boots the
-    Secure Boot firmware with a copy of that variable store (UEFI only). With ``then``, the
-    marker counts only once ``then`` has shown after it. ``usb`` attaches the image as USB
-    storage instead of a virtio disk."""
+    """Boot the raw disk ``image`` under ``firmware`` until ``marker`` shows on the serial
+    console, QEMU exits, or ``timeout`` seconds pass (see ``boot``). With ``then``, the marker
+    counts only once ``then`` has shown after it; ``usb`` attaches it as USB storage."""
+    return boot(
+        Disk(image, snapshot=snapshot, usb=usb),
+        firmware,
+        lambda text: _seen(text, marker, then),
+        timeout=timeout,
+        log_path=log_path,
+        memory_mb=memory_mb,
+        sercon=sercon,
+        poweroff_grace=poweroff_grace,
+        secboot_vars=secboot_vars,
+    )
+
+
+def _seen(text: str, marker: str, then: str | None) -> bool:
+    at = text.find(marker)
+    return at >= 0 and (then is None or then in text[at + len(marker) :])
+
+
+def boot(
+    disk: Disk,
+    firmware: Firmware,
+    done: Done,
+    *,
+    timeout: float,
+    log_path: Path,
+    memory_mb: int = 1024,
+    sercon: bool = False,
+    poweroff_grace: float = 0,
+    echo: Echo | None = None,
+    gui: bool = False,
+    secboot_vars: Path | None = None,
+) -> BootResult:
+    """Boot ``disk`` under ``firmware`` until ``done`` says yes to the serial console's text,
+    QEMU exits, or ``timeout`` seconds pass; QEMU is stopped in every case and the log
+    returned. ``sercon`` copies SeaBIOS's screen output to the serial port too (no effect under
+    UEFI, whose console already is the serial port when QEMU has no display). ``poweroff_grace``
+    seconds after ``done`` let the system sync and power off by itself (the fixtures do) before
+    QEMU is stopped, for callers that read what it wrote. ``echo`` hears the console as it
+    comes; ``gui`` opens a window on the VM's screen; ``secboot_vars`` boots the Secure Boot
+    firmware with a copy of that variable store (UEFI only)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_bytes(b"")
+    accel = accelerator()
     with tempfile.TemporaryDirectory(prefix="sik-qemu-") as tmp:
         argv = qemu_argv(
-            image, firmware, log_path, Path(tmp), memory_mb, snapshot, sercon, secboot_vars, usb
+            disk,
+            firmware,
+            log_path,
+            Path(tmp),
+            memory_mb,
+            sercon=sercon,
+            gui=gui,
+            accel=accel,
+            secboot_vars=secboot_vars,
         )
         stderr_path = Path(tmp, "stderr")
         start = time.monotonic()
         with stderr_path.open("wb") as stderr:
             process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr, env=clean_env()
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                env=_env(gui),
+                preexec_fn=_die_with_parent,
             )
         try:
-            found = _watch(process, log_path, marker, start + timeout, then)
+            found = _watch(process, log_path, done, start + timeout, echo)
             if found and poweroff_grace:
                 try:
                     process.wait(timeout=poweroff_grace)
@@ -241,21 +316,38 @@ def boot_until(
     log = _read(log_path)
     if problems and not found:
         log += f"\n--- qemu stderr (exit {process.returncode}) ---\n{problems}\n"
-    return BootResult(found=found, seconds=seconds, log=log, log_path=log_path)
+    return BootResult(found=found, seconds=seconds, log=log, log_path=log_path, accel=accel)
 
 
-def _seen(text: str, marker: str, then: str | None) -> bool:
-    at = text.find(marker)
-    return at >= 0 and (then is None or then in text[at + len(marker) :])
+def _die_with_parent() -> None:
+    """In the child, before QEMU starts: the kernel ends it when sik ends, however sik ends
+    (a killed `sik try` must not leave a VM running)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _env(gui: bool) -> dict[str, str]:
+    if not gui:
+        return clean_env()
+    # The window needs the user's display.
+    return clean_env({k: v for k, v in os.environ.items() if k in _DISPLAY_ENV})
 
 
 def _watch(
-    process: subprocess.Popen[bytes], log_path: Path, marker: str, deadline: float, then: str | None
+    process: subprocess.Popen[bytes], log_path: Path, done: Done, deadline: float, echo: Echo | None
 ) -> bool:
+    shown = 0
     while True:
-        if _seen(_read(log_path), marker, then):
+        text = _read(log_path)
+        if echo is not None and len(text) > shown:
+            echo(text[shown:])
+            shown = len(text)
+        if done(text):
             return True
         if process.poll() is not None or time.monotonic() > deadline:
-            # One last look: QEMU may have written the marker just before exiting.
-            return _seen(_read(log_path), marker, then)
+            # One last look: QEMU may have written the last lines just before exiting.
+            text = _read(log_path)
+            if echo is not None and len(text) > shown:
+                echo(text[shown:])
+            return done(text)
         time.sleep(_POLL_SECONDS)

@@ -63,8 +63,8 @@ def boot_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFacto
             source.symlink_to(getattr(fixture_isos, key))
         sources.append(source)
     image = tmp_path_factory.mktemp("stick") / "sik.img"
-    # ext4: the live_boot fixture has no module tree to take exfat.ko from, so on exFAT it
-    # would get no entry; test_boot_filesystems.py boots the exFAT paths.
+    # ext4: the live_boot fixture's initrd cannot read exFAT and its squashfs holds no
+    # exfat.ko to add (sik warns so); test_boot_filesystems.py boots the exFAT paths.
     sik("install", "--image", image, "--size", "1G", "--fs", "ext4")
     with open_stick(image, None) as stick:  # files a user copied on by hand
         _add_bad_files(stick.iso_dir, fixture_isos.memtest)

@@ -91,8 +91,8 @@ def try_stick(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFactor
         (work / name).symlink_to(source)
         sources.append(work / name)
     image = work / "sik.img"
-    # ext4: the live_boot fixture has no module tree to take exfat.ko from, so on exFAT it
-    # would get no entry; test_boot_filesystems.py boots the exFAT paths.
+    # ext4: the live_boot fixture's initrd cannot read exFAT and its squashfs holds no
+    # exfat.ko to add (sik warns so); test_boot_filesystems.py boots the exFAT paths.
     ok("install", "--image", image, "--size", "1G", "--fs", "ext4")
     ok("add", "--image", image, *sources)  # no serial options: `sik try` brings its own
     with open_stick(image, None) as stick:
@@ -149,8 +149,8 @@ def test_replaced_live_iso_boots_with_the_persistence_it_had(
     (tmp_path / LIVE).symlink_to(fixture_isos.live_boot)
     (tmp_path / NEWER_LIVE).symlink_to(fixture_isos.live_boot)  # its next point release
     image = tmp_path / "sik.img"
-    # ext4: the live_boot fixture has no module tree to take exfat.ko from, so on exFAT it
-    # would get no entry; test_boot_filesystems.py boots the exFAT paths.
+    # ext4: the live_boot fixture's initrd cannot read exFAT and its squashfs holds no
+    # exfat.ko to add (sik warns so); test_boot_filesystems.py boots the exFAT paths.
     ok("install", "--image", image, "--size", "600M", "--fs", "ext4")
     ok("add", "--image", image, tmp_path / LIVE)
     ok("persist", LIVE, "--size", "64M", "--image", image)

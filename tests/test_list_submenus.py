@@ -25,14 +25,14 @@ _KEYS = {
     "version",
     "arch",
     "method",
+    "medium",
+    "medium_detail",
     "status",
     "notes",
     "entry",
     "edition",
     "persistence",
     "title",
-    "medium",
-    "medium_detail",
 }
 
 

@@ -118,7 +118,7 @@ def test_a_fragmented_file_gets_device_mapper_with_dmsetup_bundled_or_its_own() 
     )  # type: ignore[arg-type]
     assert _choose(_detection(), with_own).vcd.tools == ("busybox",)  # type: ignore[union-attr]
     none = replace(facts, tools=frozenset({"busybox"}))
-    assert "install dmsetup" in _choose(_detection(), none).refused[2][1]
+    assert "install dmsetup" in dict(_choose(_detection(), none).refused)[Medium.virtual_cd]
 
 
 def test_a_module_the_initrd_lacks_comes_from_the_iso_with_what_it_needs() -> None:

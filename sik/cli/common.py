@@ -125,7 +125,8 @@ def report_generated(result: Generated) -> int:
     """The lines `sik generate` prints after writing the menu; the command's exit code."""
     entries = len(result.menu.plan.entries)
     written = "written" if result.changed else "unchanged"
-    console.print(f"✓ grub.cfg {written}: {entries} entries", style="green")
+    noun = "entry" if entries == 1 else "entries"
+    console.print(f"✓ grub.cfg {written}: {entries} {noun}", style="green")
     for row in result.skipped:
         console.print(f"  skipped {printable(row.scan.iso.path.name)}: {row.notes[0]}", style="yellow")
     for row, note in result.warnings:

@@ -44,6 +44,12 @@ class FsType(StrEnum):
         """The TYPE blkid reports for this filesystem."""
         return {FsType.ext4: "ext4", FsType.exfat: "exfat", FsType.fat32: "vfat"}[self]
 
+    def kernel_modules(self) -> tuple[str, ...]:
+        """The Linux modules that read this filesystem, in load order, for an initramfs that
+        lacks them. Only exFAT's: every boot method that reads no exFAT reads ext4 and FAT32
+        (BootMethod.readable_filesystems), and exfat.ko depends on no other module."""
+        return ("exfat",) if self is FsType.exfat else ()
+
 
 _ALL_FS = frozenset(FsType)
 
@@ -285,6 +291,19 @@ class IsoFacts:
 
 
 @dataclass(frozen=True)
+class FsModule:
+    """A filesystem driver found in an ISO's own module tree (its root squashfs), which sik's
+    secondary initrd loads before the distribution's initramfs looks for its ISO file: the
+    distribution's own signed module, for the kernel it boots (Medium.iso_file_fsmod)."""
+
+    fs: FsType
+    release: str  # the kernel's release (uname -r) the modules were built for
+    squashfs: PurePosixPath  # the squashfs inside the ISO that holds them
+    members: tuple[PurePosixPath, ...]  # their paths inside that squashfs, in load order
+    initrd: PurePosixPath  # sik's secondary initrd that carries them, on the data partition
+
+
+@dataclass(frozen=True)
 class Detection:
     """What a detector learned about one ISO: enough to plan a menu entry, plus evidence."""
 
@@ -395,6 +414,9 @@ class Plan:
     items: tuple[BootEntry | Submenu, ...]
     options: MenuOptions = field(default_factory=MenuOptions)
     data_uuid: str | None = None
+    # The names of every file in /boot/iso this plan was made from, with an entry or without:
+    # GRUB lists the others, copied onto the stick since, in a "New ISOs" submenu.
+    known_isos: tuple[str, ...] = ()
 
     @property
     def entries(self) -> tuple[BootEntry, ...]:

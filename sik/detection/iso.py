@@ -60,13 +60,16 @@ class IsoView(Protocol):
 
 class IsoBytes(IsoView, Protocol):
     """An IsoView that also reads byte ranges, for what sik itself reads beyond detectors'
-    questions: the signatures of EFI programs (sik/detection/signatures.py)."""
+    questions: the signatures of EFI programs (sik/detection/signatures.py), kernel headers and
+    where squashfs images lie (sik/detection/kmodules.py)."""
 
     def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes: ...
 
     def read_image(self, offset: int, length: int) -> bytes: ...
 
     def efi_boot_image(self) -> int | None: ...
+
+    def extents(self, path: str | PurePosixPath) -> tuple[tuple[int, int], ...]: ...
 
 
 def _absolute(path: str | PurePosixPath) -> str:
@@ -176,6 +179,14 @@ class _LazyView:
                 offset, length = offset + take, length - take
             start += size
         return b"".join(chunks)
+
+    def extents(self, path: str | PurePosixPath) -> tuple[tuple[int, int], ...]:
+        """(byte offset, length) of each extent of a file, in order: where a tool that reads
+        the image itself finds it (unsquashfs -offset); () for no such file."""
+        entry = self._lookup(path)
+        if entry is None or entry.is_dir:
+            return ()
+        return entry.extents
 
     def read_image(self, offset: int, length: int) -> bytes:
         """Bytes of the image itself, clipped to its size."""

@@ -4,15 +4,25 @@ detector's questions and answers, as text lines or as one JSON document."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sik.core.model import BootEntry, Detection, IsoFile, Medium, MenuOptions, ScanResult
+from sik.core.model import (
+    BootEntry,
+    Detection,
+    FsType,
+    IsoFacts,
+    IsoFile,
+    Medium,
+    MenuOptions,
+    ScanResult,
+)
 from sik.core.stick import ISO_DIR
 from sik.detection.detect import Probe, Verdict, detect
-from sik.menu.medium import needs_facts
+from sik.detection.kmodules import FoundModules, NoModules, locate_modules
+from sik.menu.medium import choose_medium, needs_facts, needs_fs_module
 from sik.menu.mediumfacts import detached_facts
-from sik.menu.plan import PlannedIso, plan
+from sik.menu.plan import PlannedIso, plan, why_not
 
 
 def explain_iso(
@@ -39,6 +49,46 @@ def planned(path: Path, volume_id: str, verdict: Verdict) -> PlannedIso:
     return row
 
 
+@dataclass(frozen=True)
+class MediumOnFs:
+    """How the ISO would find itself on a stick of one filesystem."""
+
+    fs: FsType
+    medium: Medium | None  # None: no strategy sik has boots it from this filesystem
+    detail: str | None  # what the strategy takes, or why none applies
+
+
+# A stick sik would make (for `sik detect`, which has none): the virtual-CD rung only needs
+# to know its initrd can find the data partition by a UUID of the right shape.
+_EXAMPLE_UUID = {
+    FsType.ext4: "00000000-0000-0000-0000-000000000000",
+    FsType.exfat: "0000-0000",
+    FsType.fat32: "0000-0000",
+}
+
+
+def media(path: Path, detection: Detection | None) -> tuple[MediumOnFs, ...]:
+    """The medium strategy the ISO would get on each filesystem sik makes: the ladder of
+    sik/menu/medium.py, looking into the ISO for a filesystem module where its initramfs needs
+    one, and into its initrd where a virtual CD or RAM copy may."""
+    if detection is None:
+        return ()
+    iso_path = str(ISO_DIR / path.name)
+    facts: IsoFacts | None = None
+    found = []
+    for fs in FsType:
+        module: FoundModules | NoModules | None = None
+        if detection.kernel is not None and needs_fs_module(detection.method, fs):
+            module = locate_modules(path, detection.kernel, fs)
+        if facts is None and needs_facts(detection, iso_path, fs, None, module):
+            facts = detached_facts(path, detection)
+        size = path.stat().st_size
+        choice = choose_medium(detection, iso_path, size, fs, _EXAMPLE_UUID[fs], facts, None, module)
+        detail = choice.detail if choice.medium else why_not(choice)
+        found.append(MediumOnFs(fs, choice.medium, detail or None))
+    return tuple(found)
+
+
 def summary(name: str, row: PlannedIso) -> str:
     detection = row.scan.detection
     if row.entry is not None and detection is not None:
@@ -47,12 +97,15 @@ def summary(name: str, row: PlannedIso) -> str:
     return f"{name}: unsupported: {row.notes[0]}"
 
 
-def explain_lines(verdict: Verdict, row: PlannedIso) -> list[str]:
+def explain_lines(verdict: Verdict, row: PlannedIso, on_fs: tuple[MediumOnFs, ...] = ()) -> list[str]:
     lines = [f"  why: {verdict.why}"]
     if row.medium is not None:
         lines += _medium_lines(row)
     if row.entry is not None:
         lines += _entry_lines(row.entry)
+    for one in on_fs if row.entry is not None else ():
+        detail = f" ({one.detail})" if one.detail else ""
+        lines.append(f"    medium on {one.fs}: {one.medium or 'none'}{detail}")
     for probe in verdict.probes:
         lines += _probe_lines(probe)
     return lines
@@ -94,9 +147,16 @@ def _probe_lines(probe: Probe) -> list[str]:
     return [head, f"    from {probe.source}"] + [f"    {q}" for q in probe.questions]
 
 
-def explain_json(path: Path, verdict: Verdict, row: PlannedIso) -> dict[str, object]:
+def explain_json(
+    path: Path, verdict: Verdict, row: PlannedIso, on_fs: tuple[MediumOnFs, ...] = ()
+) -> dict[str, object]:
     outcome = verdict.outcome
     return asdict(outcome) | {
+        # Per stick filesystem: the medium strategy (sik.core.model.Medium) and what it takes.
+        "media": {
+            str(one.fs): {"medium": str(one.medium) if one.medium else None, "detail": one.detail}
+            for one in (on_fs if row.entry is not None else ())
+        },
         "file": path.name,
         "status": "detected" if isinstance(outcome, Detection) else "unsupported",
         "title": row.entry.title if row.entry else None,

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 from sik.core.errors import SikError
 from sik.core.model import IsoFacts, MenuOptions, Plan
 from sik.core.run import find_tool, run
-from sik.core.staged import remove_leftovers, write_file
+from sik.core.staged import PARTIAL_SUFFIX, fsync_dir, remove_leftovers, write_error, write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
 from sik.detection.plugins import LazyDetectors, user_detector_folders
 from sik.detection.scan import scan_stick
+from sik.menu.fsmods import find_fs_modules, remove_unused_fsmod_initrds, write_fsmod_initrds
 from sik.menu.mediumfacts import gather_facts
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
 from sik.menu.options import (
@@ -75,8 +76,11 @@ def _plan_with_facts(
         results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
     prefer = load_medium_preferences(stick.options_file)
-    facts = gather_facts(stick, results, prefer)
-    menu_plan, rows = plan(results, options, stick.fs, stick.uuid, found, facts, prefer)
+    modules = find_fs_modules(stick, results)
+    facts = gather_facts(stick, results, prefer, modules)
+    menu_plan, rows = plan(
+        results, options, stick.fs, stick.uuid, found, facts, prefer, fs_modules=modules
+    )
     return menu_plan, rows, facts
 
 
@@ -194,20 +198,44 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
         check_grub_script(data)
     # The initrds first: a new grub.cfg must never name one that is not there yet.
     write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
+    write_fsmod_initrds(stick, menu.rows)
     write_vcd_initrds(stick, menu.plan.entries, menu.facts)
     kept = load_detector_options(stick.options_file)
     medium = load_medium_preferences(stick.options_file)
     write_file(stick.options_file, dump_options(menu.plan.options, kept, medium).encode())
     if menu.key:
         remember_menu(stick, menu.key, data)
-    if old == data:
-        forget_other_vcd_initrds(stick, menu.plan.entries)
-        return False
-    if old is not None:
-        write_file(stick.grub_cfg_old, old)
-    changed = write_file(stick.grub_cfg, data)
+    changed = False
+    if old != data:
+        if old is not None:
+            write_file(stick.grub_cfg_old, old)
+        changed = write_file(stick.grub_cfg, data)
+        remove_unused_fsmod_initrds(stick, menu.rows)
     forget_other_vcd_initrds(stick, menu.plan.entries)
+    # After grub.cfg (and whether it changed or not: it names no ISO): a marker for an ISO the
+    # old menu lacks, left by a sik killed before the new grub.cfg, would hide that ISO from
+    # both the menu and GRUB's "New ISOs" submenu.
+    mark_known_isos(stick, menu.plan.known_isos)
     return changed
+
+
+def mark_known_isos(stick: Stick, names: tuple[str, ...]) -> None:
+    """One empty file per ISO the menu was made from, none for any other: what GRUB's "New
+    ISOs" submenu tells new files by (grub-templates/new-isos.j2). Only missing markers are
+    written, so a second run writes nothing."""
+    directory = stick.known_isos_dir
+    wanted = set(names)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # A partial file is remove_leftovers' business: it may be a running sik's.
+        present = {p.name for p in directory.iterdir() if not p.name.endswith(PARTIAL_SUFFIX)}
+        for name in sorted(present - wanted):
+            (directory / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise write_error(directory, exc) from exc
+    for name in sorted(wanted - present):
+        write_file(directory / name, b"")
+    fsync_dir(directory)
 
 
 def grub_script_checker() -> Path:

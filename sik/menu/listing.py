@@ -31,6 +31,10 @@ class ListRow:
     version: str | None
     arch: str | None
     method: str | None
+    # How the booted system finds its ISO (sik.core.model.Medium's value), and what that takes
+    # beyond the file (the module taken from the ISO, ...).
+    medium: str | None
+    medium_detail: str | None
     status: str  # "ok", "warning" or "unsupported"
     notes: tuple[str, ...]
     entry: str | None  # the entry's id, for `sik boot-once`
@@ -43,16 +47,6 @@ class ListRow:
     customizations: tuple[str, ...]
     # Whether its entry starts with Secure Boot on, and why (None for an ISO without an entry).
     secure_boot: SecureBootFacts | None = None
-    # How the booted system finds the ISO (sik/menu/medium.py), e.g. "virtual CD", and what that
-    # means for this ISO ("loop device at the file's offset", "needs about 900 MiB of RAM").
-    medium: str | None = None
-    medium_detail: str | None = None
-
-    @property
-    def shown_medium(self) -> str:
-        if not self.medium:
-            return "—"
-        return f"{self.medium} ({self.medium_detail})" if self.medium_detail else self.medium
 
     @property
     def shown_title(self) -> str:
@@ -60,6 +54,12 @@ class ListRow:
         if self.menu is not None:
             return f"{self.menu.title} › {self.title}"
         return self.title or "—"
+
+    @property
+    def shown_medium(self) -> str:
+        """ "ISO file + filesystem module from the ISO (exfat.ko for 6.1.0-57-amd64 from ...)"."""
+        detail = f" ({self.medium_detail})" if self.medium_detail else ""
+        return f"{self.medium or '—'}{detail}"
 
     def json(self) -> dict[str, object]:
         encoded: dict[str, object] = encode(self)
@@ -82,6 +82,8 @@ def _row(row: PlannedIso, plan: Plan, found: StickCustomizations) -> ListRow:
         version=d.version if d else None,
         arch=d.arch if d else None,
         method=str(d.method) if d else None,
+        medium=str(row.entry.medium) if row.entry else None,
+        medium_detail=row.medium_detail,
         status=row.status,
         notes=row.notes,
         entry=row.entry.id if row.entry else None,
@@ -91,6 +93,4 @@ def _row(row: PlannedIso, plan: Plan, found: StickCustomizations) -> ListRow:
         menu=MenuRef(submenu.id, submenu.title) if submenu else None,
         customizations=applicable(d.method, found, name) if d else (),
         secure_boot=row.scan.secure_boot if row.entry else None,
-        medium=str(row.entry.medium) if row.entry else None,
-        medium_detail=row.medium.detail if row.entry and row.medium else None,
     )

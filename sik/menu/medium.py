@@ -4,16 +4,19 @@ preference, each rung a small rule that either applies or says why not (DESIGN.m
     GRUB          GRUB itself reads everything the entry needs (memtest86+, iPXE, loopback.cfg)
     ISO file      the distribution's own parameter (findiso=, iso-scan/filename=, ...), when its
                   initramfs reads the stick's filesystem
-    (ISO file + filesystem module from the ISO: the rung the fsmod work adds here)
+    ISO file + filesystem module from the ISO
+                  the same, once sik's initrd has loaded the stick filesystem's module (exfat.ko),
+                  taken from the ISO's own module tree (sik/customize/fsmod.py)
     virtual CD    the ISO as a read-only block device with its own label: a loop device at the
                   file's offset on the data partition (one extent), device-mapper linear over
                   its extents (several); the family's device parameter or a build-time patch
                   leads the initramfs to it (HANDOFFS)
     in RAM        small ISOs loaded whole by GRUB (newc: initrd) and attached with losetup
 
-Everything here is pure: the facts (where the file lies, what its initrd holds, what this host
-can bundle) are gathered beforehand by sik/menu/generate.py, and only for ISOs that
-``needs_facts`` says may get past "ISO file".
+Everything here is pure: the facts (which filesystem module the ISO offers, where the file
+lies, what its initrd holds, what this host can bundle) are gathered beforehand by
+sik/menu/generate.py: modules only for ISOs ``needs_fs_module`` names, the rest only for ISOs
+that ``needs_facts`` says may get past both "ISO file" rungs.
 """
 
 from __future__ import annotations
@@ -22,8 +25,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sik.core.model import BootMethod, Detection, FsType, IsoFacts, Medium, ModuleFile, VirtualCd
+from sik.core.model import (
+    BootMethod,
+    Detection,
+    FsModule,
+    FsType,
+    IsoFacts,
+    Medium,
+    ModuleFile,
+    VirtualCd,
+)
+from sik.customize.fsmod import fsmod_flavour
 from sik.customize.vcd import VCD_DEVICE, module_problem, patch_problem
+from sik.detection.kmodules import FoundModules, NoModules, module_file_name
 
 # Methods whose entries GRUB boots without any initramfs looking for the ISO.
 _GRUB_ALONE = frozenset(
@@ -110,6 +124,7 @@ class MediumChoice:
     refused: tuple[tuple[Medium, str], ...] = ()
     cmdline: tuple[str, ...] = ()  # the detection's parameters, adapted to the medium
     vcd: VirtualCd | None = None
+    fs_module: FsModule | None = None  # for Medium.iso_file_fsmod: what sik's initrd loads
 
     @property
     def summary(self) -> str:
@@ -129,6 +144,8 @@ class _Ask:
     fs: FsType | None
     data_uuid: str | None
     facts: IsoFacts | None
+    # What the ISO offers of the stick filesystem's module (sik/menu/fsmods.py), when looked for.
+    fs_module: FsModule | FoundModules | NoModules | None = None
 
 
 _Rule = Callable[[_Ask], "MediumChoice | str"]
@@ -142,9 +159,10 @@ def choose_medium(
     data_uuid: str | None = None,
     facts: IsoFacts | None = None,
     prefer: Medium | None = None,
+    fs_module: FsModule | FoundModules | NoModules | None = None,
 ) -> MediumChoice:
     """The first rung that applies, from ``prefer`` down when the user chose one (sik.toml)."""
-    ask = _Ask(detection, iso_path, size, fs, data_uuid, facts)
+    ask = _Ask(detection, iso_path, size, fs, data_uuid, facts, fs_module)
     refused: list[tuple[Medium, str]] = []
     started = prefer is None
     for medium, rule in LADDER:
@@ -160,13 +178,39 @@ def choose_medium(
     return MediumChoice(None, "", tuple(refused))
 
 
-def needs_facts(detection: Detection, iso_path: str, fs: FsType | None, prefer: Medium | None) -> bool:
-    """Whether the ladder may pass "ISO file" for this ISO, so that sik must first read
-    where the file lies and what its initrd holds."""
+def needs_facts(
+    detection: Detection,
+    iso_path: str,
+    fs: FsType | None,
+    prefer: Medium | None,
+    fs_module: FsModule | FoundModules | NoModules | None = None,
+) -> bool:
+    """Whether the ladder may pass both "ISO file" rungs for this ISO, so that sik must first
+    read where the file lies and what its initrd holds."""
     if detection.method in _GRUB_ALONE:
         return False
-    ask = _Ask(detection, iso_path, 0, fs, None, None)
-    return prefer not in (None, Medium.iso_file) or isinstance(_iso_file(ask), str)
+    if prefer not in (None, Medium.iso_file, Medium.iso_file_fsmod):
+        return True
+    ask = _Ask(detection, iso_path, 0, fs, None, None, fs_module)
+    return isinstance(_iso_file(ask), str) and isinstance(_iso_file_fsmod(ask), str)
+
+
+def needs_fs_module(method: BootMethod, fs: FsType | None) -> bool:
+    """Whether an ISO booted by ``method`` from a ``fs`` stick is worth looking into for a
+    filesystem module: its initramfs cannot read ``fs``, and sik can load one into it."""
+    return (
+        method not in _GRUB_ALONE
+        and fs is not None
+        and fs not in method.readable_filesystems()
+        and bool(fs.kernel_modules())
+        and fsmod_flavour(method) is not None
+    )
+
+
+def describe_modules(module: FsModule | FoundModules) -> str:
+    """ "exfat.ko for 6.1.0-57-amd64 from /live/filesystem.squashfs": for `sik list`."""
+    names = ", ".join(module_file_name(m) for m in module.members)
+    return f"{names} for {module.release} from {module.squashfs}"
 
 
 # --- the rungs ---------------------------------------------------------------------------------
@@ -182,11 +226,35 @@ def _iso_file(ask: _Ask) -> MediumChoice | str:
     detection = ask.detection
     if detection.blocker:
         return detection.blocker
-    if ask.fs is not None and ask.fs not in detection.method.readable_filesystems():
+    built_in = isinstance(ask.fs_module, NoModules) and ask.fs_module.built_in
+    if ask.fs is not None and ask.fs not in detection.method.readable_filesystems() and not built_in:
         return f"{detection.method}'s initrd cannot read a {ask.fs} stick"
     if unsafe := unsafe_on_cmdline(detection, ask.iso_path):
         return unsafe
     return MediumChoice(Medium.iso_file, "", cmdline=detection.cmdline)
+
+
+def _iso_file_fsmod(ask: _Ask) -> MediumChoice | str:
+    detection, module = ask.detection, ask.fs_module
+    # "" (nothing to say): the rung above told why already, or no module is missing.
+    if detection.blocker or ask.fs is None or ask.fs in detection.method.readable_filesystems():
+        return ""
+    if not ask.fs.kernel_modules():
+        return f"sik knows no kernel module that reads {ask.fs}"
+    if not needs_fs_module(detection.method, ask.fs):
+        return f"sik knows no early hook in {detection.method}'s initramfs to load a module with"
+    if isinstance(module, NoModules):
+        return module.reason
+    if module is None:
+        return NO_FACTS
+    if unsafe := unsafe_on_cmdline(detection, ask.iso_path):
+        return unsafe
+    return MediumChoice(
+        Medium.iso_file_fsmod,
+        describe_modules(module),
+        cmdline=detection.cmdline,
+        fs_module=module if isinstance(module, FsModule) else None,
+    )
 
 
 def unsafe_on_cmdline(detection: Detection, iso_path: str) -> str | None:
@@ -250,6 +318,7 @@ def _in_ram(ask: _Ask) -> MediumChoice | str:
 LADDER: tuple[tuple[Medium, _Rule], ...] = (
     (Medium.grub, _grub),
     (Medium.iso_file, _iso_file),
+    (Medium.iso_file_fsmod, _iso_file_fsmod),
     (Medium.virtual_cd, _virtual_cd),
     (Medium.in_ram, _in_ram),
 )

@@ -16,13 +16,23 @@ from sik import __version__
 from sik.core.codec import DecodeError, decode, encode
 from sik.core.errors import ToolError
 from sik.core.extents import LayoutError, file_extents, identity
-from sik.core.model import Detection, InitrdFacts, IsoFacts, IsoIdentity, Medium, ModuleFile, ScanResult
+from sik.core.model import (
+    Detection,
+    FsModule,
+    InitrdFacts,
+    IsoFacts,
+    IsoIdentity,
+    Medium,
+    ModuleFile,
+    ScanResult,
+)
 from sik.core.run import run
 from sik.core.staged import write_file
 from sik.core.stick import Stick
 from sik.customize.bundle import host_bundles
 from sik.customize.vcd import PATCHED_TEXTS
 from sik.detection.initrd import kernel_version, read_initrds
+from sik.detection.kmodules import NoModules
 from sik.detection.modules import find_modules
 from sik.menu.medium import needs_facts
 
@@ -34,13 +44,25 @@ _MODULES = ("loop", "dm_mod")
 
 
 def gather_facts(
-    stick: Stick, results: Sequence[ScanResult], prefer: Mapping[str, Medium]
+    stick: Stick,
+    results: Sequence[ScanResult],
+    prefer: Mapping[str, Medium],
+    fs_modules: Mapping[PurePosixPath, FsModule | NoModules] | None = None,
 ) -> dict[PurePosixPath, IsoFacts]:
+    """``fs_modules``: what sik/menu/fsmods.py found (an ISO a module lets boot from its file
+    needs nothing more)."""
+    offered = fs_modules or {}
     wanted = [
         (r, r.detection)
         for r in results
         if r.detection is not None
-        and needs_facts(r.detection, str(r.iso.path), stick.fs, prefer.get(r.iso.path.name))
+        and needs_facts(
+            r.detection,
+            str(r.iso.path),
+            stick.fs,
+            prefer.get(r.iso.path.name),
+            offered.get(r.iso.path),
+        )
     ]
     if not wanted:
         return {}

@@ -12,6 +12,7 @@ from sik.core.model import (
     BootEntry,
     BootMethod,
     Detection,
+    FsModule,
     FsType,
     IsoFacts,
     Medium,
@@ -24,6 +25,7 @@ from sik.core.model import (
 from sik.customize.hooks import StickCustomizations, customize_entry
 from sik.customize.vcd import vcd_initrds
 from sik.detection.facts import version_key
+from sik.detection.kmodules import NoModules
 from sik.menu.medium import (
     NO_FACTS,
     PATH_ON_CMDLINE,
@@ -54,6 +56,17 @@ class PlannedIso:
     notes: tuple[str, ...]
     medium: MediumChoice | None = None  # how the booted system finds the ISO, and why
 
+    @property
+    def fs_module(self) -> FsModule | None:
+        """The filesystem module taken from the ISO, when the entry's medium loads one."""
+        return self.medium.fs_module if self.entry and self.medium else None
+
+    @property
+    def medium_detail(self) -> str | None:
+        """What the medium takes, in words for `sik list` ("exfat.ko for 6.1.0-57-amd64 from
+        /live/filesystem.squashfs", "loop device at the file's offset")."""
+        return (self.medium.detail or None) if self.entry and self.medium else None
+
 
 def plan(
     results: Sequence[ScanResult],
@@ -63,21 +76,31 @@ def plan(
     customizations: StickCustomizations | None = None,
     facts: Mapping[PurePosixPath, IsoFacts] | None = None,
     prefer: Mapping[str, Medium] | None = None,
+    fs_modules: Mapping[PurePosixPath, FsModule | NoModules] | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
     """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines.
     ``facts`` holds what sik/menu/generate.py learnt of the ISOs that may need more than their
     own ISO-file parameter (keyed by ISO path); ``prefer`` a medium per ISO file name, asked for
-    in sik.toml."""
+    in sik.toml; ``fs_modules`` what ISOs offer of the stick filesystem's module
+    (sik/menu/fsmods.py), by path."""
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
     stick = _StickFacts(
-        fs, data_uuid, customizations or StickCustomizations(), facts or {}, prefer or {}
+        fs,
+        data_uuid,
+        customizations or StickCustomizations(),
+        facts or {},
+        prefer or {},
+        fs_modules or {},
     )
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
         rows.append(_plan_one(result, options, used_ids, stick))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
-    plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid)
+    # No marker for a name grub.cfg cannot hold (it has no entry): GRUB lists that file under
+    # "New ISOs", and `sik generate` says why it has no entry.
+    known = tuple(sorted({r.iso.path.name for r in results if not _unnameable(str(r.iso.path))}))
+    plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid, known_isos=known)
     return plan_, tuple(rows)
 
 
@@ -88,6 +111,7 @@ class _StickFacts:
     found: StickCustomizations
     facts: Mapping[PurePosixPath, IsoFacts]
     prefer: Mapping[str, Medium]
+    fs_modules: Mapping[PurePosixPath, FsModule | NoModules]
 
 
 def _plan_one(
@@ -124,12 +148,13 @@ def _plan_one(
         data_uuid,
         stick.facts.get(result.iso.path),
         stick.prefer.get(result.iso.path.name),
+        stick.fs_modules.get(result.iso.path),
     )
     notes = list(result.warnings)
     if choice.medium is None:
         fallback = _iso_file_anyway(detection, choice, stick.fs)
         if fallback is None:
-            return PlannedIso(result, None, "unsupported", (_why_not(choice),), choice)
+            return PlannedIso(result, None, "unsupported", (why_not(choice),), choice)
         choice, warning = fallback
         notes.append(warning)
     entry = BootEntry(
@@ -146,6 +171,8 @@ def _plan_one(
         medium=choice.medium or Medium.iso_file,
         vcd=choice.vcd,
     )
+    if choice.fs_module is not None:
+        entry = replace(entry, extra_initrds=(*entry.extra_initrds, choice.fs_module.initrd))
     entry = customize_entry(entry, stick.found)
     if entry.vcd is not None:
         entry = replace(
@@ -170,7 +197,7 @@ def _iso_file_anyway(
     )
 
 
-def _why_not(choice: MediumChoice) -> str:
+def why_not(choice: MediumChoice) -> str:
     """The reason `sik list` shows for an ISO no rung takes: why not from its file, then what
     each later rung lacks (rungs refused for one reason share it)."""
     parts: list[tuple[list[Medium], str]] = []

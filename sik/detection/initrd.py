@@ -25,6 +25,7 @@ from sik.core.errors import IsoReadError, ToolError
 from sik.core.model import InitrdFacts
 from sik.core.run import run
 from sik.detection.iso import file_ranges, open_iso, read_ranges
+from sik.detection.kmodules import kernel_release
 
 # More than any initrd sik has met (Ubuntu's is about 80 MB compressed, 250 MB unpacked).
 MAX_INITRD = 512 * 2**20
@@ -197,20 +198,9 @@ def _align(offset: int) -> int:
 
 
 def kernel_version(iso: Path, kernel: PurePosixPath) -> str | None:
-    """The version string of an x86 bzImage (its setup header's kernel_version pointer,
-    Documentation/arch/x86/boot.rst), or None for other kernels."""
+    """The release of an x86 bzImage (sik/detection/kmodules.py), or None for other kernels."""
     try:
         with open_iso(iso) as view:
-            ranges = file_ranges(view, kernel)
-            if ranges is None:
-                return None
-            head = read_ranges(iso, ranges, limit=65536)
+            return kernel_release(view, kernel)
     except IsoReadError:
         return None
-    if head[0x202:0x206] != b"HdrS":
-        return None
-    pointer = int.from_bytes(head[0x20E:0x210], "little")
-    if pointer == 0 or pointer + 0x200 >= len(head):
-        return None
-    text = head[pointer + 0x200 : pointer + 0x300].split(b"\x00", 1)[0].decode(errors="replace")
-    return text.split()[0] if text.split() else None

@@ -273,11 +273,10 @@ def unsafe_on_cmdline(detection: Detection, iso_path: str) -> str | None:
 
 
 def _virtual_cd(ask: _Ask) -> MediumChoice | str:
-    facts, found = _common(ask)
-    if isinstance(found, str):
-        return found
-    handoff, cmdline = found
-    assert facts is not None
+    common = _common(ask)
+    if isinstance(common, str):
+        return common
+    facts, handoff, cmdline = common
     if facts.extents is None:
         return facts.extents_problem or "sik could not find where the file lies on the stick"
     probe = _probe(ask.fs, ask.data_uuid)
@@ -299,11 +298,10 @@ def _virtual_cd(ask: _Ask) -> MediumChoice | str:
 
 
 def _in_ram(ask: _Ask) -> MediumChoice | str:
-    facts, found = _common(ask)
-    if isinstance(found, str):
-        return found
-    handoff, cmdline = found
-    assert facts is not None
+    common = _common(ask)
+    if isinstance(common, str):
+        return common
+    facts, handoff, cmdline = common
     if ask.size > RAM_ISO_LIMIT:
         return (
             f"{_mib(ask.size)} MiB is too big to load into RAM (sik stops at {_mib(RAM_ISO_LIMIT)} MiB)"
@@ -327,39 +325,38 @@ LADDER: tuple[tuple[Medium, _Rule], ...] = (
 # --- what virtual CDs and RAM copies share -----------------------------------------------------
 
 
-def _common(ask: _Ask) -> tuple[IsoFacts | None, tuple[Handoff, tuple[str, ...]] | str]:
+def _common(ask: _Ask) -> tuple[IsoFacts, Handoff, tuple[str, ...]] | str:
+    """What virtual CDs and RAM copies both need: a hand-over for the family, readable facts,
+    busybox to bundle, the patches applying; and the command line without the ISO's path."""
     detection = ask.detection
     handoff = HANDOFFS.get(str(detection.method))
     if handoff is None:
-        return None, f"sik knows no way to lead {detection.method}'s initramfs to a CD device"
+        return f"sik knows no way to lead {detection.method}'s initramfs to a CD device"
     if detection.arch and detection.arch.lower() not in _X86_64:
-        return None, f"sik's bundled tools run on x86-64 only, not {detection.arch}"
+        return f"sik's bundled tools run on x86-64 only, not {detection.arch}"
     facts = ask.facts
     if facts is None:
-        return None, NO_FACTS
+        return NO_FACTS
     if facts.initrd is None or facts.initrd.problem:
         problem = facts.initrd.problem if facts.initrd else None
-        return None, problem or "sik could not read this ISO's initrd"
+        return problem or "sik could not read this ISO's initrd"
     if "busybox" not in facts.tools:
-        return (
-            None,
-            facts.tools_problem or "sik has no busybox-static to bundle (install busybox-static)",
-        )
+        return facts.tools_problem or "sik has no busybox-static to bundle (install busybox-static)"
     if handoff.hook == "init" and not _shell_init(facts.initrd.text("init")):
-        return None, "its initrd's /init is not a shell script sik can run before it"
+        return "its initrd's /init is not a shell script sik can run before it"
     if handoff.hook == "initramfs-tools" and not facts.initrd.has("scripts/functions"):
-        return None, "its initrd is not made by initramfs-tools"
+        return "its initrd is not made by initramfs-tools"
     if handoff.hook == "dracut" and not _is_dracut(facts):
-        return None, "its initrd is not made by dracut"
+        return "its initrd is not made by dracut"
     for name in handoff.patches:
         problem = patch_problem(name, facts.initrd)
         if problem:
-            return None, problem
+            return problem
     # The ISO's path on the command line (findiso=, iso-scan/filename=) would send the
     # initramfs looking for a file again: every parameter naming it goes.
     kept = tuple(a for a in detection.cmdline if "{iso}" not in a)
     extra = ("rdinit=/sik/init",) if handoff.hook == "init" else ()
-    return facts, (handoff, (*kept, *handoff.args, *extra))
+    return facts, handoff, (*kept, *handoff.args, *extra)
 
 
 def _setup(

@@ -51,6 +51,7 @@ def bzimage(version: str) -> bytes:
     to the version string (Documentation/arch/x86/boot.rst), as sik reads it."""
     image = bytearray(0x1200)
     image[0x202:0x206] = b"HdrS"
+    image[0x206:0x208] = (0x20F).to_bytes(2, "little")  # boot protocol 2.15, as Linux 6.1's
     image[0x20E:0x210] = (0x1000 - 0x200).to_bytes(2, "little")
     text = f"{version} (builder@example.org) #1 SMP PREEMPT_DYNAMIC\0".encode()
     image[0x1000 : 0x1000 + len(text)] = text

@@ -48,7 +48,9 @@ menu ("Start Linux Mint 22 Cinnamon 64-bit") when the label names none.
 Pop!_OS before its late-2025 ISOs (pop-os/iso PR #361) shipped an initrd without casper's
 iso-scan script (pop-os/iso#243, #260): such an initrd cannot find an ISO file. The newer ISOs
 are recognised by what they carry: a /boot/grub/loopback.cfg, or a grub.cfg that passes
-``iso-scan/filename``.
+``iso-scan/filename``. The older ones boot as a virtual CD, found through casper's
+``live-media=DEVICE`` (casper(7): the device is searched first for the live filesystem);
+checked against documentation only.
 """
 
 from __future__ import annotations
@@ -115,10 +117,7 @@ class Casper(Detector, name="casper", priority=50):
         evidence += [f".disk/info: {info.text}"] if info else []
         blocker = None
         if flavour.distro == "pop-os" and not _has_iso_scan(iso):
-            blocker = (
-                "this Pop!_OS initrd has no casper iso-scan script (added in late 2025), so it "
-                "cannot boot from an ISO file (a later sik release will add a helper initrd)"
-            )
+            blocker = "this Pop!_OS initrd has no casper iso-scan script (added in late 2025)"
             evidence.append("no /boot/grub/loopback.cfg and no iso-scan/filename in grub.cfg")
         version = info.version if info else None
         if version and info and f"{version} LTS" in info.text:

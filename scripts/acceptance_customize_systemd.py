@@ -44,7 +44,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     iso = cached_iso(DEBIAN_LIVE, cache_dir())
     image = work / "sik.img"
-    sik("install", "--image", image, "--size", "1G", "--force")
+    sik("install", "--image", image, "--size", "1G", "--force", "--fs", "ext4")
     sik("generate", "--image", image, "--kernel-args", "console=ttyS0,115200", "--timeout", "1")
     sik("add", "--image", image, iso)
     tree = work / "hello"

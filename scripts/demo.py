@@ -39,7 +39,7 @@ def main() -> None:
             link = Path(tmp) / name
             link.symlink_to(getattr(isos, key))
             sources.append(str(link))
-        sik("install", "--image", str(image), "--force")
+        sik("install", "--image", str(image), "--force", "--fs", "ext4")
         sik(
             "generate",
             "--image",

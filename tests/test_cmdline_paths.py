@@ -24,5 +24,7 @@ def test_quote_and_backslash_in_a_name_get_no_entry(stick: Stick, method: str) -
         build_iso(stick.iso_dir / name, LAYOUTS[method])
     rows = {r["file"]: r for r in json.loads(sik("list", "--stick", stick.root, "--json").stdout)}
     for name in ("it's.iso", "back\\slash.iso"):
-        assert rows[name]["entry"] is None and rows[name]["notes"] == [f"{method} {REASON}"]
+        # The later rungs (virtual CD, in RAM) say why they cannot help either: these
+        # layouts' initrds are placeholders. tests/boot/test_odd_names.py has a real one.
+        assert rows[name]["entry"] is None and f"{method} {REASON}" in rows[name]["notes"][0]
     assert rows["odd_$x;y_#z_é.iso"]["entry"] is not None

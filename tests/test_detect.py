@@ -136,7 +136,7 @@ def test_detect_explain_shows_questions_answers_and_the_entry(tmp_path: Path, pl
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "debian-12.iso: Debian GNU/Linux 12.11.0 (amd64) via live-boot"
+    assert lines[0] == "debian-12.iso: Debian GNU/Linux 12.11.0 (amd64) via live-boot, ISO file"
     assert "  why: debian-live wins: its priority 50 is above loopback.cfg (0)" in lines
     assert "    cmdline boot=live components findiso=/boot/iso/debian-12.iso" in lines
     assert "  broken (priority 90): FAILED: ValueError: cannot parse D" in lines

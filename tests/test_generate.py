@@ -210,3 +210,20 @@ def test_a_stick_of_the_previous_release_is_adopted_on_first_write(tmp_path: Pat
     first = old.identity_file.read_bytes()
     CliRunner().invoke(app, ["generate", "--stick", str(old.root)])
     assert old.identity_file.read_bytes() == first  # the stick id stays
+
+
+def test_every_scanned_iso_leaves_a_marker_for_grubs_new_isos_submenu(
+    stick: Stick, detectors: tuple[LoadedDetector, ...]
+) -> None:
+    _fill(stick)
+    (stick.iso_dir / "new\nline.iso").write_bytes(b"x")
+    write_menu(stick, build_menu(stick, MenuOptions(), detectors))
+    # Every scanned file, with an entry or not, except a name grub.cfg cannot hold (GRUB lists
+    # it as new, and `sik generate` says why it has no entry).
+    scanned = {p.name for p in stick.iso_dir.iterdir()}
+    markers = {p.name for p in stick.known_isos_dir.iterdir()}
+    assert markers == scanned - {"new\nline.iso"}
+    assert all(p.stat().st_size == 0 for p in stick.known_isos_dir.iterdir())
+    (stick.iso_dir / "fedora.iso").unlink()
+    write_menu(stick, build_menu(stick, MenuOptions(), detectors))
+    assert "fedora.iso" not in {p.name for p in stick.known_isos_dir.iterdir()}

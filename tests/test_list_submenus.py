@@ -25,6 +25,8 @@ _KEYS = {
     "version",
     "arch",
     "method",
+    "medium",
+    "medium_detail",
     "status",
     "notes",
     "entry",

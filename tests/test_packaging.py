@@ -95,7 +95,7 @@ def test_installed_plugin_recognises_a_family_sik_does_not_know(installed: Venv,
     explained = plugged.sik("detect", iso, "--explain")
     assert explained.returncode == 0, explained.stderr
     lines = explained.stderr.splitlines()
-    assert lines[0] == "wombat-3.2.iso: Wombat Linux 3.2 Garden (x86_64) via linux"
+    assert lines[0] == "wombat-3.2.iso: Wombat Linux 3.2 Garden (x86_64) via linux, ISO file"
     assert "  why: wombat wins: the only detector that matched" in lines
     assert "    from entry point wombat (sik_wombat:Wombat)" in lines
     assert '    read /wombat/edition -> "Garden"' in lines

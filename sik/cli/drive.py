@@ -22,7 +22,14 @@ def install(
     device: Annotated[Path | None, typer.Argument(help="A drive to erase, e.g. /dev/sdX.")] = None,
     image: ImageOpt = None,
     size: Annotated[str, typer.Option(help="Size of a new image file.")] = "8G",
-    fs: Annotated[FsType, typer.Option("--fs", help="Data partition filesystem.")] = FsType.ext4,
+    fs: Annotated[
+        FsType,
+        typer.Option(
+            "--fs",
+            help="Data partition filesystem: exfat (read and written by Windows, macOS and Linux), "
+            "ext4, or fat32 (files under 4 GiB). See docs/filesystems.md.",
+        ),
+    ] = FsType.exfat,
     yes: Annotated[bool, typer.Option("--yes", help="Erase DEVICE without asking.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing image file (--image).")

@@ -29,6 +29,7 @@ _LIST_COLUMNS = (
     "version",
     "arch",
     "boot method",
+    "medium",
     "menu entry",
     "customise",
     "secure boot",
@@ -103,6 +104,7 @@ def _cells(row: ListRow) -> tuple[str, ...]:
         row.version or "—",
         row.arch or "—",
         row.method or "—",
+        row.shown_medium,
         row.shown_title,
         ", ".join(row.customizations) or "—",
         row.secure_boot.short() if row.secure_boot else "—",
@@ -166,14 +168,16 @@ def detect(
     ] = None,
 ) -> None:
     """Tell which distribution an ISO is and how sik would boot it."""
-    from sik.menu.explain import explain_iso, explain_json, explain_lines, summary
+    from sik.menu.explain import explain_iso, explain_json, explain_lines, media, summary
 
     verdict, row = explain_iso(iso, folders or (), disabled or ())
+    # Only when asked: looking for modules in the ISO's squashfs takes a few unsquashfs runs.
+    on_fs = media(iso, row.scan.detection) if explain or as_json else ()
     if as_json:
-        document = explain_json(iso, verdict, row)
+        document = explain_json(iso, verdict, row, on_fs)
         typer.echo(json.dumps(document, indent=2, default=str, ensure_ascii=False))
         return
     console.print(summary(iso.name, row), soft_wrap=True)
     if explain:
-        for line in explain_lines(verdict, row):
+        for line in explain_lines(verdict, row, on_fs):
             console.print(line, soft_wrap=True)  # one question per line, however long

@@ -44,6 +44,12 @@ class FsType(StrEnum):
         """The TYPE blkid reports for this filesystem."""
         return {FsType.ext4: "ext4", FsType.exfat: "exfat", FsType.fat32: "vfat"}[self]
 
+    def kernel_modules(self) -> tuple[str, ...]:
+        """The Linux modules that read this filesystem, in load order, for an initramfs that
+        lacks them. Only exFAT's: every boot method that reads no exFAT reads ext4 and FAT32
+        (BootMethod.readable_filesystems), and exfat.ko depends on no other module."""
+        return ("exfat",) if self is FsType.exfat else ()
+
 
 _ALL_FS = frozenset(FsType)
 
@@ -67,7 +73,7 @@ class BootMethod(StrEnum):
     antix = "antix"
     slax = "slax"
     genkernel = "genkernel"
-    # Initrds that cannot boot from an ISO file: recognised, listed, given no entry.
+    # Initrds that cannot boot from an ISO file by a parameter of their own: virtual CD.
     debian_installer = "debian-installer"
     mkinitfs = "mkinitfs"
     puppy = "puppy"
@@ -81,8 +87,8 @@ class BootMethod(StrEnum):
 
         Debian 12's live-boot initramfs hook copies no exfat module; casper's initrd cannot
         mount exFAT (GLIM's README, MultiOS-USB's support table), nor can NixOS's stage 1 or
-        Slax's livekit (same table); linuxrc and genkernel are unverified for exFAT, so they
-        are not promised it. dracut, anaconda (dracut), archiso/miso (mkinitcpio's
+        Slax's livekit (same table); linuxrc, genkernel and Puppy's kernels are unverified
+        for exFAT, so they are not promised it. dracut, anaconda (dracut), archiso/miso (mkinitcpio's
         filesystems hook) and antiX read exFAT. memtest and the loopback.cfg hand-over are
         read by GRUB alone (whose exfat, fat and ext2 drivers we ship), though what a
         loopback.cfg boots next may have its own limits.
@@ -100,6 +106,7 @@ _NO_EXFAT = frozenset(
         BootMethod.slax,
         BootMethod.linuxrc,
         BootMethod.genkernel,
+        BootMethod.puppy,
     }
 )
 
@@ -197,6 +204,106 @@ class SecureBootFacts:
 
 
 @dataclass(frozen=True)
+class IsoIdentity:
+    """What the boot-time check compares before a virtual CD is shown to anyone: an ISO
+    replaced, moved or defragmented after `sik generate` differs in one of these."""
+
+    size: int
+    volume_id: str
+    head_sha256: str  # of the first 64 KiB (the system area and the volume descriptors)
+    tail_sha256: str  # of the last 64 KiB (or the whole file when it is smaller)
+
+
+@dataclass(frozen=True)
+class ModuleFile:
+    """A kernel module found in an ISO outside its initrd, for the ISO's own kernel: in a
+    squashfs (Alpine's modloop, a live root) or an installer udeb (sik/detection/modules.py)."""
+
+    name: str  # as the kernel names it, "dm_mod"
+    container: PurePosixPath  # the file in the ISO that holds it
+    path: str  # inside that container
+    depends: tuple[str, ...] = ()  # module names it needs loaded first (its modules.dep)
+
+
+@dataclass(frozen=True)
+class VirtualCd:
+    """How sik's initrd presents one ISO as a read-only block device with its own label, and
+    how the distribution's initramfs is led to it; the plan decides, the writer packs
+    (sik/customize/vcd.py), overlays/vcd/ runs it at boot."""
+
+    backing: str  # "loop" (one extent), "dm" (several), or "ram" (the ISO in the initramfs)
+    hook: str  # where sik's setup runs: "initramfs-tools", "dracut" or "init"
+    identity: IsoIdentity
+    # The file's runs on the data partition, (offset, length) in bytes from the partition's
+    # start, in file order (sik/core/extents.py); empty for "ram": GRUB hands the file over.
+    extents: tuple[tuple[int, int], ...] = ()
+    # Where to find the data partition: bytes of its filesystem's serial/UUID at an offset.
+    partition_probe: tuple[int, str] = (0, "")
+    # Build-time patches of files of the ISO's own initrd (sik/customize/vcd.py PATCHES).
+    patches: tuple[str, ...] = ()
+    # Kernel modules sik ships because the initrd lacks them, in load order: taken from the
+    # ISO itself at build time, never prebuilt (they carry the distribution's signature).
+    modules: tuple[ModuleFile, ...] = ()
+    # Programs from the host's Debian packages bundled into the initrd: "busybox", "dmsetup".
+    tools: tuple[str, ...] = ("busybox",)
+    # Where the hook also mounts the device in the booted root, and the systemd units that
+    # would otherwise look for the CD themselves (Detection.cd_mount, Detection.cd_units).
+    mount: PurePosixPath | None = None
+    mask_units: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InitrdFacts:
+    """What sik read, at build time, in the initrd files an ISO's entry boots with
+    (sik/detection/initrd.py): later archives over earlier ones, as the kernel unpacks them."""
+
+    files: frozenset[str] = frozenset()  # paths without a leading "/", module files left out
+    modules: frozenset[str] = frozenset()  # module names present or built in ("dm_mod")
+    kernel_versions: tuple[str, ...] = ()  # lib/modules/<version> folders
+    # The text of the few files sik's hooks and patches start from (TEXTS in initrd.py).
+    texts: tuple[tuple[str, str], ...] = ()
+    problem: str | None = None  # why the initrd could not be read (then the rest is empty)
+
+    def text(self, path: str) -> str | None:
+        return next((body for name, body in self.texts if name == path), None)
+
+    def has(self, path: str) -> bool:
+        return path in self.files
+
+
+@dataclass(frozen=True)
+class IsoFacts:
+    """Build-time facts beyond the detection that the medium ladder (sik/menu/medium.py)
+    weighs: where the file lies on the stick, what its initrd holds, what sik can bundle.
+    Gathered by sik/menu/generate.py only for ISOs the ladder may take past "ISO file"."""
+
+    identity: IsoIdentity | None = None
+    extents: tuple[tuple[int, int], ...] | None = None  # see VirtualCd.extents
+    extents_problem: str | None = None  # why the extents are unknown
+    initrd: InitrdFacts | None = None
+    kernel_version: str | None = None  # from the kernel's bzImage header
+    # Modules sik may need (loop, dm_mod and what they depend on) found in the ISO outside
+    # its initrd, for the ISO's kernel version.
+    iso_modules: tuple[ModuleFile, ...] = ()
+    # Programs sik can bundle from this host's Debian packages ("busybox", "dmsetup").
+    tools: frozenset[str] = frozenset()
+    tools_problem: str | None = None
+
+
+@dataclass(frozen=True)
+class FsModule:
+    """A filesystem driver found in an ISO's own module tree (its root squashfs), which sik's
+    secondary initrd loads before the distribution's initramfs looks for its ISO file: the
+    distribution's own signed module, for the kernel it boots (Medium.iso_file_fsmod)."""
+
+    fs: FsType
+    release: str  # the kernel's release (uname -r) the modules were built for
+    squashfs: PurePosixPath  # the squashfs inside the ISO that holds them
+    members: tuple[PurePosixPath, ...]  # their paths inside that squashfs, in load order
+    initrd: PurePosixPath  # sik's secondary initrd that carries them, on the data partition
+
+
+@dataclass(frozen=True)
 class Detection:
     """What a detector learned about one ISO: enough to plan a menu entry, plus evidence."""
 
@@ -220,8 +327,15 @@ class Detection:
     evidence: tuple[str, ...] = ()
     # The distribution's own persistence mechanism, one of PERSISTENCE_KINDS, or None.
     persistence: str | None = None
-    # Why this recognised ISO cannot boot from a file; the planner lists it with no entry.
+    # Why this recognised ISO cannot boot from its file through a parameter of its own: the
+    # medium ladder (sik/menu/medium.py) then tries a virtual CD, then RAM, and lists the ISO
+    # with no entry, and this reason, when neither applies.
     blocker: str | None = None
+    # Where the booted system looks for its CD's files by itself, after the initramfs (TrueNAS
+    # SCALE's installer: /cdrom), and the systemd units that do the looking: sik's hook mounts
+    # the ISO there and masks them.
+    cd_mount: PurePosixPath | None = None
+    cd_units: tuple[str, ...] = ()
 
 
 # Keys of Detection.persistence: "live-boot" (persistence + persistence.conf), "casper"
@@ -272,6 +386,7 @@ class BootEntry:
     extra_initrds: tuple[PurePosixPath, ...] = ()  # on the data partition (sik's own)
     medium: Medium = Medium.iso_file
     secure_boot: SecureBootFacts = SecureBootFacts()
+    vcd: VirtualCd | None = None  # for Medium.virtual_cd and Medium.in_ram
 
 
 @dataclass(frozen=True)
@@ -299,6 +414,9 @@ class Plan:
     items: tuple[BootEntry | Submenu, ...]
     options: MenuOptions = field(default_factory=MenuOptions)
     data_uuid: str | None = None
+    # The names of every file in /boot/iso this plan was made from, with an entry or without:
+    # GRUB lists the others, copied onto the stick since, in a "New ISOs" submenu.
+    known_isos: tuple[str, ...] = ()
 
     @property
     def entries(self) -> tuple[BootEntry, ...]:

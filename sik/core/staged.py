@@ -133,10 +133,11 @@ def fsync_dir(directory: Path) -> None:
 def remove_leftovers(stick: Stick) -> int:
     """Delete the partial files no sik is writing (a killed copy's, up to an ISO's size, hidden
     and dead) in the folders where sik writes files: the root (home.img), /boot/iso,
-    /boot/extensions, /boot/grub, /boot/sik and its initrd folder. Returns the bytes freed."""
+    /boot/extensions, /boot/grub, /boot/sik and its initrd and known-isos folders. Returns the
+    bytes freed."""
     freed = 0
     folders = (stick.root, stick.iso_dir, stick.extension_dir, stick.grub_dir, stick.sik_dir)
-    for directory in (*folders, stick.initrd_file("x").parent):
+    for directory in (*folders, stick.initrd_dir, stick.known_isos_dir):
         try:
             candidates = sorted(directory.glob(f".*{PARTIAL_SUFFIX}"))
         except OSError:

@@ -27,6 +27,9 @@ EXTENSION_DIR = PurePosixPath("/boot/extensions")
 EXTENSION_SUFFIX = ".ExtensionImage"
 CUSTOMIZE_DIR = PurePosixPath("/boot/customize")
 INITRD_DIR = SIK_DIR / "initrd"
+# One empty file per ISO the menu was made from, named as the ISO: GRUB tells an ISO copied on
+# since by the missing file (grub-templates/new-isos.j2).
+KNOWN_ISOS_DIR = SIK_DIR / "known-isos"
 PERSIST_DIR = SIK_DIR / "persist"
 HOME_IMAGE = PurePosixPath("/home.img")
 # kiwi-live 9.24 (Debian 12) keeps a loop-booted ISO's persistence in this one file at the root
@@ -51,9 +54,34 @@ IDENTITY_FORMAT = 1
 GRUB_CFG_HEADER = b"# Written by sik "
 
 
+# Virtual CDs (sik/customize/vcd.py): one initrd per entry, and the bundles they share.
+VCD_INITRD_DIR = INITRD_DIR / "vcd"
+VCD_BUSYBOX_INITRD = INITRD_DIR / "vcd-busybox.cpio"
+VCD_DMSETUP_INITRD = INITRD_DIR / "vcd-dmsetup.cpio"
+
+
+def vcd_initrd_on_stick(entry_id: str) -> PurePosixPath:
+    """One entry's virtual-CD initrd (its extents, identity, hook and patched files)."""
+    return VCD_INITRD_DIR / f"{entry_id}.cpio"
+
+
+def ram_header_on_stick(entry_id: str) -> PurePosixPath:
+    """The newc header GRUB loads before an ISO booted in RAM (sik/customize/vcd.py)."""
+    return VCD_INITRD_DIR / f"{entry_id}.ram"
+
+
 def initrd_on_stick(flavour: str) -> PurePosixPath:
     """sik's secondary initrd for one hook flavour (sik/customize/hooks.py)."""
     return INITRD_DIR / f"{flavour}.cpio"
+
+
+def fsmod_initrd_on_stick(key: str) -> PurePosixPath:
+    """The secondary initrd carrying filesystem modules taken from one ISO (sik/menu/fsmods.py);
+    ``key`` names what it holds."""
+    return INITRD_DIR / f"{FSMOD_INITRD_PREFIX}{key}.cpio"
+
+
+FSMOD_INITRD_PREFIX = "fsmod-"
 
 
 def iso_stem(iso_name: str) -> str:
@@ -150,6 +178,15 @@ class Stick:
         return self.sik_dir / "menu-cache.json"
 
     @property
+    def medium_cache_file(self) -> Path:
+        """What sik read in ISOs' initrds for their medium (sik/menu/mediumfacts.py)."""
+        return self.sik_dir / "medium-cache.json"
+
+    @property
+    def vcd_initrd_dir(self) -> Path:
+        return self.host(VCD_INITRD_DIR)
+
+    @property
     def shim_trust_dir(self) -> Path:
         """The certificates the stick's shim trusts (DER, *.cer), copied there by `sik install`
         from the shim it put on the ESP: what a scan checks kernels' signatures against."""
@@ -157,6 +194,19 @@ class Stick:
 
     def initrd_file(self, flavour: str) -> Path:
         return self.host(initrd_on_stick(flavour))
+
+    @property
+    def initrd_dir(self) -> Path:
+        return self.host(INITRD_DIR)
+
+    @property
+    def known_isos_dir(self) -> Path:
+        return self.host(KNOWN_ISOS_DIR)
+
+    @property
+    def fsmod_cache_file(self) -> Path:
+        """Which filesystem modules each ISO offers (sik/menu/fsmods.py)."""
+        return self.sik_dir / "fsmod-cache.json"
 
     # --- customisations
     @property

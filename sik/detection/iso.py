@@ -60,13 +60,16 @@ class IsoView(Protocol):
 
 class IsoBytes(IsoView, Protocol):
     """An IsoView that also reads byte ranges, for what sik itself reads beyond detectors'
-    questions: the signatures of EFI programs (sik/detection/signatures.py)."""
+    questions: the signatures of EFI programs (sik/detection/signatures.py), kernel headers and
+    where squashfs images lie (sik/detection/kmodules.py)."""
 
     def read_range(self, path: str | PurePosixPath, offset: int, length: int) -> bytes: ...
 
     def read_image(self, offset: int, length: int) -> bytes: ...
 
     def efi_boot_image(self) -> int | None: ...
+
+    def extents(self, path: str | PurePosixPath) -> tuple[tuple[int, int], ...]: ...
 
 
 def _absolute(path: str | PurePosixPath) -> str:
@@ -177,6 +180,14 @@ class _LazyView:
             start += size
         return b"".join(chunks)
 
+    def extents(self, path: str | PurePosixPath) -> tuple[tuple[int, int], ...]:
+        """(byte offset, length) of each extent of a file, in order: where a tool that reads
+        the image itself finds it (unsquashfs -offset); () for no such file."""
+        entry = self._lookup(path)
+        if entry is None or entry.is_dir:
+            return ()
+        return entry.extents
+
     def read_image(self, offset: int, length: int) -> bytes:
         """Bytes of the image itself, clipped to its size."""
         if offset >= self._size or length <= 0:
@@ -213,6 +224,18 @@ class _LazyView:
                 break
             pos += 32
         return None
+
+    # --- sik's own use: where a file's bytes are ----------------------------------------------
+
+    def ranges(self, path: str | PurePosixPath) -> tuple[tuple[int, int], ...] | None:
+        """The (byte offset, length) parts of a regular file in the image, in order, or None
+        when there is no such file or a part runs past the end of the image."""
+        entry = self._lookup(path)
+        if entry is None or entry.is_dir:
+            return None
+        if any(offset + length > self._size for offset, length in entry.extents):
+            return None
+        return entry.extents
 
     # --- lookups -----------------------------------------------------------------------------
 
@@ -463,6 +486,29 @@ def open_iso(path: Path) -> Iterator[IsoBytes]:
             yield view
         finally:
             view.close()
+
+
+def file_ranges(view: IsoView, path: str | PurePosixPath) -> tuple[tuple[int, int], ...] | None:
+    """Where a file's bytes are in the image (sik's own readers: initrds, squashfs, udebs)."""
+    return view.ranges(path) if isinstance(view, _LazyView) else None
+
+
+def read_ranges(path: Path, ranges: tuple[tuple[int, int], ...], limit: int | None = None) -> bytes:
+    """The bytes of a file of the image at ``path``, given its ranges; at most ``limit``."""
+    out = bytearray()
+    try:
+        with open(path, "rb") as f:
+            for offset, length in ranges:
+                want = length if limit is None else min(length, limit - len(out))
+                if want <= 0:
+                    break
+                data = os.pread(f.fileno(), want, offset)
+                if len(data) != want:
+                    raise IsoReadError(f"{path.name}: short read at byte {offset}")
+                out += data
+    except OSError as exc:
+        raise IsoReadError(f"{path.name}: cannot read: {exc.strerror}") from exc
+    return bytes(out)
 
 
 def check_iso(path: Path) -> None:

@@ -64,7 +64,14 @@ def install(
         stick = Stick(root=root, fs=fs, uuid=layout.data_uuid)
         stick.initialise()
         step("installing GRUB for BIOS and UEFI")
-        report_uefi(install_grub(layout, stick, load_user_key()), step, warn)
+        setup = install_grub(layout, stick, load_user_key())
+        report_uefi(setup, step, warn)
+        if fs is FsType.exfat and setup.chain is not None and setup.sik_grub.startswith("not signed"):
+            # The default filesystem: say once what it means for a PC with Secure Boot on.
+            step(
+                "exFAT: with Secure Boot on, the menu needs sik's own GRUB: run `sik secureboot "
+                "enroll` once per PC, or make the stick with --fs fat32 or ext4"
+            )
         # save_env rewrites grubenv in place, so the file must exist at its full size.
         update_env(stick.grubenv)
         write_menu(stick, build_menu(stick, MenuOptions()))

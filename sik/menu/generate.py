@@ -5,23 +5,32 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from sik.core.errors import SikError
-from sik.core.model import MenuOptions, Plan
+from sik.core.model import IsoFacts, MenuOptions, Plan
 from sik.core.run import find_tool, run
-from sik.core.staged import remove_leftovers, write_file
+from sik.core.staged import PARTIAL_SUFFIX, fsync_dir, remove_leftovers, write_error, write_file
 from sik.core.stick import Stick
 from sik.customize.hooks import StickCustomizations
 from sik.customize.initrds import read_customizations, write_initrds
 from sik.detection.plugins import LazyDetectors, user_detector_folders
 from sik.detection.scan import scan_stick
+from sik.menu.fsmods import find_fs_modules, remove_unused_fsmod_initrds, write_fsmod_initrds
+from sik.menu.mediumfacts import gather_facts
 from sik.menu.menucache import cached_menu, menu_key, remember_menu
-from sik.menu.options import dump_options, load_detector_options, load_options, merge_options
+from sik.menu.options import (
+    dump_options,
+    load_detector_options,
+    load_medium_preferences,
+    load_options,
+    merge_options,
+)
 from sik.menu.plan import PlannedIso, plan
+from sik.menu.vcdinitrds import forget_other_vcd_initrds, write_vcd_initrds
 
 if TYPE_CHECKING:
     from sik.detection.detect import LoadedDetector
@@ -34,6 +43,7 @@ class Menu:
     grub_cfg: str
     customizations: StickCustomizations = StickCustomizations()
     key: str = ""  # the menu cache's name for what was rendered (sik/menu/menucache.py)
+    facts: Mapping[PurePosixPath, IsoFacts] = field(default_factory=dict)  # for virtual CDs
 
 
 def plan_stick(
@@ -45,6 +55,17 @@ def plan_stick(
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
     """Scan, detect and plan without rendering: all that `sik list` needs. ``folders`` are
     detector folders named on the command line, loaded after those of the user's config."""
+    menu_plan, rows, _ = _plan_with_facts(stick, options, detectors, found, folders)
+    return menu_plan, rows
+
+
+def _plan_with_facts(
+    stick: Stick,
+    options: MenuOptions | None,
+    detectors: tuple[LoadedDetector, ...] | None,
+    found: StickCustomizations | None,
+    folders: Sequence[Path],
+) -> tuple[Plan, tuple[PlannedIso, ...], Mapping[PurePosixPath, IsoFacts]]:
     stick.check()
     options = options if options is not None else load_options(stick.options_file)
     if detectors is None:
@@ -54,7 +75,13 @@ def plan_stick(
     else:
         results = scan_stick(stick, detectors)
     found = found if found is not None else read_customizations(stick)
-    return plan(results, options, stick.fs, stick.uuid, found)
+    prefer = load_medium_preferences(stick.options_file)
+    modules = find_fs_modules(stick, results)
+    facts = gather_facts(stick, results, prefer, modules)
+    menu_plan, rows = plan(
+        results, options, stick.fs, stick.uuid, found, facts, prefer, fs_modules=modules
+    )
+    return menu_plan, rows, facts
 
 
 def build_menu(
@@ -65,7 +92,7 @@ def build_menu(
 ) -> Menu:
     """Everything `sik generate` would write, computed without writing anything."""
     found = read_customizations(stick)
-    menu_plan, rows = plan_stick(stick, options, detectors, found, folders)
+    menu_plan, rows, facts = _plan_with_facts(stick, options, detectors, found, folders)
     templates = stick.templates_dir
     key = menu_key(menu_plan, templates)
     text = cached_menu(stick, key)
@@ -73,7 +100,7 @@ def build_menu(
         from sik.menu.render import render_grub_cfg  # jinja2 is only loaded when a menu is rendered
 
         text = render_grub_cfg(menu_plan, user_templates=templates)
-    return Menu(menu_plan, rows, text, found, key)
+    return Menu(menu_plan, rows, text, found, key, facts)
 
 
 @dataclass(frozen=True)
@@ -171,15 +198,44 @@ def write_menu(stick: Stick, menu: Menu) -> bool:
         check_grub_script(data)
     # The initrds first: a new grub.cfg must never name one that is not there yet.
     write_initrds(stick, menu.plan.entries, menu.customizations.data_uuid)
+    write_fsmod_initrds(stick, menu.rows)
+    write_vcd_initrds(stick, menu.plan.entries, menu.facts)
     kept = load_detector_options(stick.options_file)
-    write_file(stick.options_file, dump_options(menu.plan.options, kept).encode())
+    medium = load_medium_preferences(stick.options_file)
+    write_file(stick.options_file, dump_options(menu.plan.options, kept, medium).encode())
     if menu.key:
         remember_menu(stick, menu.key, data)
-    if old == data:
-        return False
-    if old is not None:
-        write_file(stick.grub_cfg_old, old)
-    return write_file(stick.grub_cfg, data)
+    changed = False
+    if old != data:
+        if old is not None:
+            write_file(stick.grub_cfg_old, old)
+        changed = write_file(stick.grub_cfg, data)
+        remove_unused_fsmod_initrds(stick, menu.rows)
+    forget_other_vcd_initrds(stick, menu.plan.entries)
+    # After grub.cfg (and whether it changed or not: it names no ISO): a marker for an ISO the
+    # old menu lacks, left by a sik killed before the new grub.cfg, would hide that ISO from
+    # both the menu and GRUB's "New ISOs" submenu.
+    mark_known_isos(stick, menu.plan.known_isos)
+    return changed
+
+
+def mark_known_isos(stick: Stick, names: tuple[str, ...]) -> None:
+    """One empty file per ISO the menu was made from, none for any other: what GRUB's "New
+    ISOs" submenu tells new files by (grub-templates/new-isos.j2). Only missing markers are
+    written, so a second run writes nothing."""
+    directory = stick.known_isos_dir
+    wanted = set(names)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # A partial file is remove_leftovers' business: it may be a running sik's.
+        present = {p.name for p in directory.iterdir() if not p.name.endswith(PARTIAL_SUFFIX)}
+        for name in sorted(present - wanted):
+            (directory / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise write_error(directory, exc) from exc
+    for name in sorted(wanted - present):
+        write_file(directory / name, b"")
+    fsync_dir(directory)
 
 
 def grub_script_checker() -> Path:

@@ -31,6 +31,10 @@ class ListRow:
     version: str | None
     arch: str | None
     method: str | None
+    # How the booted system finds its ISO (sik.core.model.Medium's value), and what that takes
+    # beyond the file (the module taken from the ISO, ...).
+    medium: str | None
+    medium_detail: str | None
     status: str  # "ok", "warning" or "unsupported"
     notes: tuple[str, ...]
     entry: str | None  # the entry's id, for `sik boot-once`
@@ -50,6 +54,12 @@ class ListRow:
         if self.menu is not None:
             return f"{self.menu.title} › {self.title}"
         return self.title or "—"
+
+    @property
+    def shown_medium(self) -> str:
+        """ "ISO file + filesystem module from the ISO (exfat.ko for 6.1.0-57-amd64 from ...)"."""
+        detail = f" ({self.medium_detail})" if self.medium_detail else ""
+        return f"{self.medium or '—'}{detail}"
 
     def json(self) -> dict[str, object]:
         encoded: dict[str, object] = encode(self)
@@ -72,6 +82,8 @@ def _row(row: PlannedIso, plan: Plan, found: StickCustomizations) -> ListRow:
         version=d.version if d else None,
         arch=d.arch if d else None,
         method=str(d.method) if d else None,
+        medium=str(row.entry.medium) if row.entry else None,
+        medium_detail=row.medium_detail,
         status=row.status,
         notes=row.notes,
         entry=row.entry.id if row.entry else None,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sik.core.errors import SikError, StickError
-from sik.core.model import MenuOptions
+from sik.core.model import Medium, MenuOptions
 
 log = logging.getLogger("sik.menu.options")
 
@@ -59,6 +59,34 @@ def load_detector_options(path: Path) -> DetectorOptions:
             path,
         )
     return DetectorOptions(tuple(lists["disable"]))
+
+
+# What [medium] values may say: the Medium's own words, or a short name.
+_MEDIUM_NAMES = {str(m).casefold(): m for m in Medium} | {
+    "iso-file": Medium.iso_file,
+    "virtual-cd": Medium.virtual_cd,
+    "cd": Medium.virtual_cd,
+    "ram": Medium.in_ram,
+    "in-ram": Medium.in_ram,
+}
+
+
+def load_medium_preferences(path: Path) -> dict[str, Medium]:
+    """The [medium] table: ISO file name -> the medium sik should try first for it, e.g.
+    ``"Fedora-Live.iso" = "virtual CD"`` (sik/menu/medium.py; the rungs above it are skipped)."""
+    table = _read(path).get("medium", {})
+    if not isinstance(table, dict):
+        raise StickError(f"{path}: [medium] must be a table of ISO file name = medium")
+    chosen = {}
+    for name, value in table.items():
+        medium = _MEDIUM_NAMES.get(str(value).casefold())
+        if medium is None:
+            raise StickError(
+                f"{path}: [medium] {name!r} = {value!r} names no medium",
+                hint='use "ISO file", "virtual CD" or "in RAM"',
+            )
+        chosen[str(name)] = medium
+    return chosen
 
 
 def load_options(path: Path) -> MenuOptions:
@@ -107,7 +135,11 @@ def parse_kernel_args(text: str) -> tuple[str, ...]:
         raise SikError(f"--kernel-args {text!r}: {exc}", hint="close the quote") from exc
 
 
-def dump_options(options: MenuOptions, detectors: DetectorOptions | None = None) -> str:
+def dump_options(
+    options: MenuOptions,
+    detectors: DetectorOptions | None = None,
+    medium: dict[str, Medium] | None = None,
+) -> str:
     # JSON string and list syntax is valid TOML for the values we store.
     text = (
         "# sik's options for this stick; `sik generate --timeout/--kernel-args/--serial` update it.\n"
@@ -118,6 +150,11 @@ def dump_options(options: MenuOptions, detectors: DetectorOptions | None = None)
     )
     if detectors and detectors.disable:
         text += f"\n[detectors]\ndisable = {json.dumps(list(detectors.disable), ensure_ascii=False)}\n"
+    if medium:
+        text += "\n[medium]\n" + "".join(
+            f"{json.dumps(name, ensure_ascii=False)} = {json.dumps(str(chosen))}\n"
+            for name, chosen in sorted(medium.items())
+        )
     return text
 
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 
 from sik.core.model import (
     BootEntry,
     BootMethod,
     Detection,
+    FsModule,
     FsType,
+    IsoFacts,
+    Medium,
     MenuOptions,
     Plan,
     ScanResult,
@@ -19,36 +23,25 @@ from sik.core.model import (
     Unsupported,
 )
 from sik.customize.hooks import StickCustomizations, customize_entry
+from sik.customize.vcd import vcd_initrds
 from sik.detection.facts import version_key
-
-# Methods whose initrd receives the ISO's path on the kernel command line. Initramfs scripts
-# split /proc/cmdline on white space; the kernel gives double quotes a meaning of their own;
-# and GRUB, building the command line from `linux`'s words, puts a backslash before every \,
-# ' and " (grub_create_loader_cmdline, grub-core/lib/cmdline.c), so the initrd would look for
-# it\'s.iso. Such a path can hold none of them.
-_PATH_ON_CMDLINE = frozenset(
-    {
-        BootMethod.live_boot,
-        BootMethod.dracut_live,
-        BootMethod.casper,
-        BootMethod.anaconda,
-        BootMethod.archiso,
-        BootMethod.miso,
-        BootMethod.linuxrc,
-        BootMethod.nixos,
-        BootMethod.antix,
-        BootMethod.slax,
-        BootMethod.genkernel,
-        BootMethod.kiwi_live,
-    }
+from sik.detection.kmodules import NoModules
+from sik.menu.medium import (
+    NO_FACTS,
+    PATH_ON_CMDLINE,
+    MediumChoice,
+    choose_medium,
+    unsafe_on_cmdline,
 )
+
 # Methods whose template boots ``kernel`` itself: a detection without one cannot be booted.
-_NEEDS_KERNEL = _PATH_ON_CMDLINE | {BootMethod.linux}
-_CMDLINE_UNSAFE = re.compile(r"[\s\"'\\\x00-\x1f\x7f]")
-# A loopback.cfg hand-over passes the path in $iso_path, which the ISO's own menu puts on its
-# command line unquoted (iso-scan/filename=${iso_path}): GRUB splits it there at white space,
-# then escapes it as above.
-_PATH_IN_ISO_MENU = frozenset({BootMethod.loopback_cfg})
+_NEEDS_KERNEL = PATH_ON_CMDLINE | {
+    BootMethod.linux,
+    BootMethod.mkinitfs,
+    BootMethod.proxmox,
+    BootMethod.debian_installer,
+    BootMethod.puppy,
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _C1_CONTROL = re.compile(r"[\x80-\x9f]")
 
@@ -61,6 +54,18 @@ class PlannedIso:
     entry: BootEntry | None
     status: str  # "ok", "warning" or "unsupported"
     notes: tuple[str, ...]
+    medium: MediumChoice | None = None  # how the booted system finds the ISO, and why
+
+    @property
+    def fs_module(self) -> FsModule | None:
+        """The filesystem module taken from the ISO, when the entry's medium loads one."""
+        return self.medium.fs_module if self.entry and self.medium else None
+
+    @property
+    def medium_detail(self) -> str | None:
+        """What the medium takes, in words for `sik list` ("exfat.ko for 6.1.0-57-amd64 from
+        /live/filesystem.squashfs", "loop device at the file's offset")."""
+        return (self.medium.detail or None) if self.entry and self.medium else None
 
 
 def plan(
@@ -69,33 +74,54 @@ def plan(
     fs: FsType | None,
     data_uuid: str | None = None,
     customizations: StickCustomizations | None = None,
+    facts: Mapping[PurePosixPath, IsoFacts] | None = None,
+    prefer: Mapping[str, Medium] | None = None,
+    fs_modules: Mapping[PurePosixPath, FsModule | NoModules] | None = None,
 ) -> tuple[Plan, tuple[PlannedIso, ...]]:
-    """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines."""
+    """``data_uuid`` is the data partition's filesystem UUID, for "{data_uuid}" in command lines.
+    ``facts`` holds what sik/menu/generate.py learnt of the ISOs that may need more than their
+    own ISO-file parameter (keyed by ISO path); ``prefer`` a medium per ISO file name, asked for
+    in sik.toml; ``fs_modules`` what ISOs offer of the stick filesystem's module
+    (sik/menu/fsmods.py), by path."""
     rows: list[PlannedIso] = []
     used_ids: set[str] = set()
-    found = customizations or StickCustomizations()
+    stick = _StickFacts(
+        fs,
+        data_uuid,
+        customizations or StickCustomizations(),
+        facts or {},
+        prefer or {},
+        fs_modules or {},
+    )
     for result in sorted(results, key=lambda r: (str(r.iso.path).casefold(), str(r.iso.path))):
-        rows.append(_plan_one(result, options, fs, used_ids, data_uuid, found))
+        rows.append(_plan_one(result, options, used_ids, stick))
     titled = _unique_titles([row.entry for row in rows if row.entry is not None])
     rows = [replace(row, entry=titled.pop(0)) if row.entry else row for row in rows]
-    plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid)
+    # No marker for a name grub.cfg cannot hold (it has no entry): GRUB lists that file under
+    # "New ISOs", and `sik generate` says why it has no entry.
+    known = tuple(sorted({r.iso.path.name for r in results if not _unnameable(str(r.iso.path))}))
+    plan_ = Plan(_group(rows, used_ids), options=options, data_uuid=data_uuid, known_isos=known)
     return plan_, tuple(rows)
 
 
+@dataclass(frozen=True)
+class _StickFacts:
+    fs: FsType | None
+    data_uuid: str | None
+    found: StickCustomizations
+    facts: Mapping[PurePosixPath, IsoFacts]
+    prefer: Mapping[str, Medium]
+    fs_modules: Mapping[PurePosixPath, FsModule | NoModules]
+
+
 def _plan_one(
-    result: ScanResult,
-    options: MenuOptions,
-    fs: FsType | None,
-    used_ids: set[str],
-    data_uuid: str | None,
-    found: StickCustomizations,
+    result: ScanResult, options: MenuOptions, used_ids: set[str], stick: _StickFacts
 ) -> PlannedIso:
     detection = result.detection
     if detection is None:
         assert isinstance(result.outcome, Unsupported)
         return PlannedIso(result, None, "unsupported", (result.outcome.reason,))
-    if detection.blocker:
-        return PlannedIso(result, None, "unsupported", (detection.blocker,))
+    data_uuid = stick.data_uuid
     if data_uuid is None and any("{data_uuid}" in arg for arg in detection.cmdline):
         reason = (
             f"{detection.method} needs the data partition's filesystem UUID on the kernel command "
@@ -109,20 +135,28 @@ def _plan_one(
     broken = _broken(detection)
     if broken:
         return PlannedIso(result, None, "unsupported", (broken,))
-    path_on_cmdline = detection.method in _PATH_ON_CMDLINE | _PATH_IN_ISO_MENU or any(
-        "{iso}" in a for a in detection.cmdline
+    # The ISO's own menu takes its path: no other medium can help a name it cannot pass on.
+    if detection.method is BootMethod.loopback_cfg and (
+        unsafe := unsafe_on_cmdline(detection, iso_path)
+    ):
+        return PlannedIso(result, None, "unsupported", (unsafe,))
+    choice = choose_medium(
+        detection,
+        iso_path,
+        result.iso.size,
+        stick.fs,
+        data_uuid,
+        stick.facts.get(result.iso.path),
+        stick.prefer.get(result.iso.path.name),
+        stick.fs_modules.get(result.iso.path),
     )
-    if path_on_cmdline and _CMDLINE_UNSAFE.search(iso_path):
-        reason = (
-            f"{detection.method} cannot find an ISO whose path contains white space, a quote or "
-            "a backslash: rename the file"
-        )
-        return PlannedIso(result, None, "unsupported", (reason,))
     notes = list(result.warnings)
-    if fs is not None and fs not in detection.method.readable_filesystems():
-        notes.append(
-            f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO"
-        )
+    if choice.medium is None:
+        fallback = _iso_file_anyway(detection, choice, stick.fs)
+        if fallback is None:
+            return PlannedIso(result, None, "unsupported", (why_not(choice),), choice)
+        choice, warning = fallback
+        notes.append(warning)
     entry = BootEntry(
         id=_unique_id(_slug(result.iso.path.name), used_ids),
         title=title(detection),
@@ -131,12 +165,64 @@ def _plan_one(
         kernel=detection.kernel,
         efi_kernel=detection.efi_kernel,
         initrds=detection.initrds,
-        cmdline=_cmdline(detection, iso_path, options, data_uuid or ""),
+        cmdline=_cmdline(choice.cmdline, iso_path, options, data_uuid or ""),
         grub_class=detection.grub_class,
         secure_boot=result.secure_boot,
+        medium=choice.medium or Medium.iso_file,
+        vcd=choice.vcd,
     )
-    entry = customize_entry(entry, found)
-    return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes))
+    if choice.fs_module is not None:
+        entry = replace(entry, extra_initrds=(*entry.extra_initrds, choice.fs_module.initrd))
+    entry = customize_entry(entry, stick.found)
+    if entry.vcd is not None:
+        entry = replace(
+            entry, extra_initrds=(*entry.extra_initrds, *vcd_initrds(entry.id, entry.vcd, entry.iso))
+        )
+    return PlannedIso(result, entry, "warning" if notes else "ok", tuple(notes), choice)
+
+
+def _iso_file_anyway(
+    detection: Detection, choice: MediumChoice, fs: FsType | None
+) -> tuple[MediumChoice, str] | None:
+    """An ISO whose only obstacle is a stick filesystem its initrd is not known to read keeps
+    its ISO-file entry, with a warning: some releases do read it, and the user may know."""
+    if detection.blocker or fs is None or fs in detection.method.readable_filesystems():
+        return None
+    warning = f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO"
+    others = "; ".join(
+        f"{_AS[m]}: {why}" for m, why in choice.refused if m in _AS and m is not Medium.iso_file
+    )
+    return MediumChoice(Medium.iso_file, "", choice.refused, detection.cmdline), (
+        f"{warning} ({others})" if others else warning
+    )
+
+
+def why_not(choice: MediumChoice) -> str:
+    """The reason `sik list` shows for an ISO no rung takes: why not from its file, then what
+    each later rung lacks (rungs refused for one reason share it)."""
+    parts: list[tuple[list[Medium], str]] = []
+    for medium, why in choice.refused:
+        if medium not in _AS or not why or why == NO_FACTS:
+            continue
+        if parts and parts[-1][1] == why and medium is not Medium.iso_file:
+            parts[-1][0].append(medium)
+        else:
+            parts.append(([medium], why))
+    if len(parts) == 1:
+        return parts[0][1]
+    words = []
+    for media, why in parts:
+        head = _AS[media[0]] + "".join(f" or {_AS[m].removeprefix('nor ')}" for m in media[1:])
+        words.append(f"{head}: {why}")
+    return "; ".join(words) or "sik knows no way to boot it"
+
+
+_AS = {
+    Medium.iso_file: "cannot boot from an ISO file",
+    Medium.iso_file_fsmod: "nor with a filesystem module from the ISO",
+    Medium.virtual_cd: "nor as a virtual CD",
+    Medium.in_ram: "nor in RAM",
+}
 
 
 def _unnameable(iso_path: str) -> str | None:
@@ -160,12 +246,12 @@ def _broken(detection: Detection) -> str | None:
 
 
 def _cmdline(
-    detection: Detection, iso_path: str, options: MenuOptions, data_uuid: str
+    args: tuple[str, ...], iso_path: str, options: MenuOptions, data_uuid: str
 ) -> tuple[str, ...]:
     own = tuple(
         # The file name goes in last, so that text in it is never taken for a placeholder.
         arg.replace("{data_uuid}", data_uuid).replace("{iso}", iso_path)
-        for arg in detection.cmdline
+        for arg in args
     )
     return own + _device_hint(detection.method, data_uuid) + options.kernel_args
 

@@ -11,7 +11,14 @@ import jinja2
 from sik import __version__
 from sik.core.model import Plan
 from sik.core.resources import data_dir
-from sik.core.stick import CUSTOM_CFG, ESP_KEYS_DIR, ESP_MOKMANAGER, SUMS_FILE
+from sik.core.stick import (
+    CUSTOM_CFG,
+    ESP_KEYS_DIR,
+    ESP_MOKMANAGER,
+    ISO_DIR,
+    KNOWN_ISOS_DIR,
+    SUMS_FILE,
+)
 
 # Characters GRUB's script lexer treats as plain word characters. Anything else (white space,
 # quotes, $, ;, |, &, <, >, {, }, \, non-ASCII, ...) is wrapped in single quotes, inside which
@@ -56,6 +63,8 @@ def render_grub_cfg(plan: Plan, *, user_templates: Path | None = None) -> str:
         sums_file=str(SUMS_FILE),
         esp_keys=str(ESP_KEYS_DIR),
         esp_mokmanager=str(ESP_MOKMANAGER),
+        iso_dir=str(ISO_DIR),
+        known_isos_dir=str(KNOWN_ISOS_DIR),
     )
 
 

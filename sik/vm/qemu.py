@@ -72,6 +72,28 @@ class Disk:
     path: Path
     format: str = "raw"
     snapshot: bool = False  # QEMU's own throw-away overlay: the file is never written
+    # How it is attached: "virtio" (the quickest), "usb" (USB mass storage behind an xHCI
+    # controller, as a stick is plugged in; SeaBIOS and OVMF boot from it), "usb-cd" (a CD in a
+    # USB drive on that controller: a SCSI CD-ROM behind usb-bot).
+    bus: str = "virtio"
+
+    def argv(self) -> list[str]:
+        snapshot = ",snapshot=on" if self.snapshot else ""
+        if self.bus == "usb":
+            drive = f"if=none,id=stick,file={self.path},format={self.format}{snapshot}"
+            return [
+                "-device",
+                "qemu-xhci",
+                "-drive",
+                drive,
+                "-device",
+                "usb-storage,drive=stick,bootindex=0",
+            ]
+        if self.bus == "usb-cd":
+            drive = f"if=none,id=cd,file={self.path},format={self.format},media=cdrom,readonly=on"
+            return ["-device", "qemu-xhci", "-device", "usb-bot,id=bot", "-drive", drive,
+                    "-device", "scsi-cd,bus=bot.0,drive=cd,bootindex=0"]  # fmt: skip
+        return ["-drive", f"file={self.path},format={self.format},if=virtio{snapshot}"]
 
 
 def accelerator() -> str:
@@ -199,13 +221,10 @@ def qemu_argv(
     accel: str | None = None,
     secboot_vars: Path | None = None,
 ) -> list[str]:
-    drive = f"file={disk.path},format={disk.format},if=virtio" + (
-        ",snapshot=on" if disk.snapshot else ""
-    )
     machine = machine_argv(
         firmware, workdir, memory_mb, sercon=sercon, gui=gui, accel=accel, secboot_vars=secboot_vars
     )
-    return [*machine, "-drive", drive, "-serial", f"file:{log_path}"]
+    return [*machine, *disk.argv(), "-serial", f"file:{log_path}"]
 
 
 def _read(path: Path) -> str:
@@ -251,12 +270,13 @@ def boot_until(
     poweroff_grace: float = 0,
     secboot_vars: Path | None = None,
     then: str | None = None,
+    bus: str = "virtio",
 ) -> BootResult:
     """Boot the raw disk ``image`` under ``firmware`` until ``marker`` shows on the serial
     console, QEMU exits, or ``timeout`` seconds pass (see ``boot``). With ``then``, the marker
-    counts only once ``then`` has shown after it."""
+    counts only once ``then`` has shown after it. ``bus``: see Disk."""
     return boot(
-        Disk(image, snapshot=snapshot),
+        Disk(image, snapshot=snapshot, bus=bus),
         firmware,
         lambda text: _seen(text, marker, then),
         timeout=timeout,

@@ -58,7 +58,7 @@ def build_custom_stick(isos: FixtureIsos, work: Path) -> CustomStick:
         (work / name).symlink_to(getattr(isos, key))
         sources.append(work / name)
     image = work / "custom.img"
-    sik("install", "--image", image, "--size", "1G")
+    sik("install", "--image", image, "--size", "1G", "--fs", "ext4")
     sik("generate", "--image", image, *SERIAL_MENU)
     sik("add", "--image", image, *sources)
     extension = work / "hello-tree"

@@ -42,7 +42,7 @@ def test_entry_in_a_version_submenu_boots_with_boot_once(
     older.write_bytes(data.replace(INFO, INFO.replace(b"12.11.0", b"12.10.0")))
 
     image = tmp_path / "sik.img"
-    _sik("install", "--image", image, "--size", "512M")
+    _sik("install", "--image", image, "--size", "512M", "--fs", "ext4")
     _sik("generate", "--image", image, *SERIAL_MENU)
     _sik("add", "--image", image, newer, older)
     rows = {row["file"]: row for row in json.loads(_sik("list", "--image", image, "--json"))}

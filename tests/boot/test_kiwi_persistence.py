@@ -78,7 +78,7 @@ def test_kiwi_persistence_keeps_etc_across_boots(tmp_path: Path) -> None:
     source = tmp_path / NAME
     source.symlink_to(isos.kiwi_live)
     image = tmp_path / "kiwi.img"
-    sik("install", "--image", image, "--size", "1G")
+    sik("install", "--image", image, "--size", "1G", "--fs", "ext4")
     sik("generate", "--image", image, *SERIAL_MENU)
     sik("add", "--image", image, source)
     sik("persist", NAME, "--size", "64M", "--image", image)

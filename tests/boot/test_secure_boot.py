@@ -61,7 +61,7 @@ def sb_sticks(fixture_isos: FixtureIsos, tmp_path_factory: pytest.TempPathFactor
     sbisos.rebuild_iso(fixture_isos.dracut_live, isos / TESTCA_ISO, replace, efi_img)
 
     ext4 = work / "ext4.img"
-    _sik("install", "--image", ext4, "--size", "1G")
+    _sik("install", "--image", ext4, "--size", "1G", "--fs", "ext4")
     _sik("generate", "--image", ext4, *SERIAL_MENU)
     live = (fixture_isos.live_boot, fixture_isos.dracut_live, fixture_isos.memtest)
     _sik("add", "--image", ext4, *live, isos / UNSIGNED_ISO)

@@ -3,7 +3,7 @@ Debian-installer ISOs (netinst, DVD, Kali's installer)."""
 
 from __future__ import annotations
 
-from tests.layouts import Layout, grub_entry, isolinux_entry
+from tests.layouts import MODULE, Layout, bzimage, grub_entry, initrd, isolinux_entry, udeb
 
 _SQUASH = b"hsqs"
 
@@ -30,11 +30,40 @@ def _debian_live(version: str, codename: str, kver: str, desktop: str, date: str
     )
 
 
+# The cdrom initrd of a Debian 12 installer ISO: a busybox /init, and di-utils' list-devices,
+# which cdrom-detect asks for CD devices (its first test is the line sik's patch anchors on,
+# as in di-utils 1.146). No loop module: the ISO carries it in a udeb of /pool.
+_DI_KERNEL = "6.1.0-37-amd64"
+_LIST_DEVICES = """#! /bin/sh
+set -e
+TYPE="$1"
+# (a shortened stand-in for di-utils' bin/list-devices)
+if [ ! -d /sys/block ]; then
+\texit 0
+fi
+for x in /sys/block/*; do
+\t[ -d "$x" ] && echo "/dev/${x##*/}"
+done
+"""
+_DI_INITRD = {
+    "init": "#!/bin/sh -e\n# (a stand-in for the installer's /init)\nexec /sbin/init\n",
+    "bin/busybox": b"\x7fELF busybox",
+    "bin/list-devices": _LIST_DEVICES,
+    "var/lib/dpkg/info/cdrom-detect.postinst": "#! /bin/sh\n",
+    f"lib/modules/{_DI_KERNEL}/kernel/fs/isofs/isofs.ko": MODULE,
+}
+_LOOP_UDEB = (
+    f"pool/main/l/linux-signed-amd64/loop-modules-{_DI_KERNEL}-di_6.1.140-1_amd64.udeb",
+    udeb({f"lib/modules/{_DI_KERNEL}/kernel/drivers/block/loop.ko": MODULE}),
+)
+
+
 def _installer(info: str, label: str, arch_dir: str = "install.amd") -> Layout:
     return Layout(
         {
-            f"{arch_dir}/vmlinuz": b"kernel",
-            f"{arch_dir}/initrd.gz": b"initrd",
+            f"{arch_dir}/vmlinuz": bzimage(_DI_KERNEL),
+            f"{arch_dir}/initrd.gz": initrd(_DI_INITRD, "gzip"),
+            _LOOP_UDEB[0]: _LOOP_UDEB[1],
             f"{arch_dir}/gtk/vmlinuz": b"kernel",
             f"{arch_dir}/gtk/initrd.gz": b"initrd",
             ".disk/info": info,

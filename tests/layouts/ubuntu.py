@@ -3,7 +3,7 @@ OS and Zorin OS."""
 
 from __future__ import annotations
 
-from tests.layouts import Layout, grub_entry, isolinux_entry
+from tests.layouts import MODULE, Layout, bzimage, grub_entry, initrd, isolinux_entry
 
 _SQUASH = b"hsqs"
 
@@ -58,12 +58,26 @@ def _mint(version: str, codename: str, edition: str, date: str, label: str | Non
     )
 
 
+# An initramfs-tools initrd with casper but without casper's iso-scan (Pop!_OS before late
+# 2025): what sik reads to show it a virtual CD.
+_POP_KERNEL = "6.9.3-76060903-generic"
+_POP_INITRD = {
+    "init": "#!/bin/sh\n# (a stand-in for initramfs-tools' /init)\n. /scripts/functions\n",
+    "scripts/functions": "# initramfs-tools' helpers\n",
+    "scripts/casper": "# casper's mountroot\n",
+    "scripts/casper-premount/10driver_updates": "#!/bin/sh\n",
+    "usr/sbin/losetup": b"\x7fELF losetup",
+    f"usr/lib/modules/{_POP_KERNEL}/kernel/drivers/block/loop.ko": MODULE,
+    f"usr/lib/modules/{_POP_KERNEL}/kernel/fs/isofs/isofs.ko": MODULE,
+}
+
+
 def _pop(version: str, variant: str, date: str, *, loopback: bool) -> Layout:
     directory = f"casper_pop-os_{version}_amd64_{variant}_debug_{date[-3:]}"
     codename = "Jammy Jellyfish" if version == "22.04" else "Noble Numbat"
     files: dict[str, bytes | str] = {
-        f"{directory}/vmlinuz.efi": b"kernel",
-        f"{directory}/initrd.gz": b"initrd",
+        f"{directory}/vmlinuz.efi": bzimage(_POP_KERNEL) if not loopback else b"kernel",
+        f"{directory}/initrd.gz": initrd(_POP_INITRD, "gzip") if not loopback else b"initrd",
         f"{directory}/filesystem.squashfs": _SQUASH,
         ".disk/info": f'Pop_OS {version} "{codename}" - Release amd64 ({date})\n',
         "loader/entries/Pop_OS-current.conf": f"title Pop!_OS {version}\n"

@@ -165,7 +165,7 @@ def _plan_one(
         kernel=detection.kernel,
         efi_kernel=detection.efi_kernel,
         initrds=detection.initrds,
-        cmdline=_cmdline(choice.cmdline, iso_path, options, data_uuid or ""),
+        cmdline=_cmdline(choice, detection.method, iso_path, options, data_uuid or ""),
         grub_class=detection.grub_class,
         secure_boot=result.secure_boot,
         medium=choice.medium or Medium.iso_file,
@@ -246,14 +246,17 @@ def _broken(detection: Detection) -> str | None:
 
 
 def _cmdline(
-    args: tuple[str, ...], iso_path: str, options: MenuOptions, data_uuid: str
+    choice: MediumChoice, method: BootMethod, iso_path: str, options: MenuOptions, data_uuid: str
 ) -> tuple[str, ...]:
     own = tuple(
         # The file name goes in last, so that text in it is never taken for a placeholder.
         arg.replace("{data_uuid}", data_uuid).replace("{iso}", iso_path)
-        for arg in args
+        for arg in choice.cmdline
     )
-    return own + _device_hint(detection.method, data_uuid) + options.kernel_args
+    # Only an ISO file is looked for on the data partition; a virtual CD names its own device.
+    from_file = choice.medium in (Medium.iso_file, Medium.iso_file_fsmod, None)
+    hint = _device_hint(method, data_uuid) if from_file else ()
+    return own + hint + options.kernel_args
 
 
 def _device_hint(method: BootMethod, data_uuid: str) -> tuple[str, ...]:

@@ -559,7 +559,7 @@ def test_live_boot_without_the_data_uuid_still_boots_by_scanning(
 def test_casper_on_exfat_warns(tmp_path: Path, detectors: tuple[LoadedDetector, ...]) -> None:
     _, result = _verdict(tmp_path, "ubuntu-24.04.1-desktop", detectors)
     _, rows = plan([result], MenuOptions(), FsType.exfat, data_uuid=UUID)
-    assert rows[0].status == "warning" and "cannot read a exfat stick" in rows[0].notes[0]
+    assert rows[0].status == "warning" and "cannot read the stick's exfat" in rows[0].notes[0]
 
 
 def test_a_path_with_a_space_is_refused_for_every_path_method(

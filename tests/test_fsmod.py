@@ -256,7 +256,7 @@ def test_without_a_module_the_entry_says_why(
     # virtual CD and RAM rungs say they cannot read it).
     (note,) = row.notes
     assert note.startswith(
-        "live-boot's initrd cannot read a exfat stick: use an ext4 stick for this ISO (nor with a "
+        "live-boot's initrd cannot read the stick's exfat: use an ext4 stick for this ISO (nor with a "
         f"filesystem module from the ISO: the ISO's squashfs images hold no exfat.ko for kernel "
         f"{RELEASE}; nor as a virtual CD: "
     )

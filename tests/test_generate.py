@@ -120,7 +120,7 @@ def test_exfat_stick_warns_for_live_boot(tmp_path: Path, detectors: tuple[Loaded
     rows = {r.scan.iso.path.name: r for r in build_menu(stick, MenuOptions(), detectors).rows}
     assert (
         rows["debian.iso"].status == "warning"
-        and "cannot read a exfat stick" in rows["debian.iso"].notes[0]
+        and "cannot read the stick's exfat" in rows["debian.iso"].notes[0]
     )
     assert rows["fedora.iso"].status == "ok"
 

@@ -228,7 +228,7 @@ def _iso_file(ask: _Ask) -> MediumChoice | str:
         return detection.blocker
     built_in = isinstance(ask.fs_module, NoModules) and ask.fs_module.built_in
     if ask.fs is not None and ask.fs not in detection.method.readable_filesystems() and not built_in:
-        return f"{detection.method}'s initrd cannot read a {ask.fs} stick"
+        return f"{detection.method}'s initrd cannot read the stick's {ask.fs}"
     if unsafe := unsafe_on_cmdline(detection, ask.iso_path):
         return unsafe
     return MediumChoice(Medium.iso_file, "", cmdline=detection.cmdline)

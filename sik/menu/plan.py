@@ -188,7 +188,7 @@ def _iso_file_anyway(
     its ISO-file entry, with a warning: some releases do read it, and the user may know."""
     if detection.blocker or fs is None or fs in detection.method.readable_filesystems():
         return None
-    warning = f"{detection.method}'s initrd cannot read a {fs} stick: use an ext4 stick for this ISO"
+    warning = f"{detection.method}'s initrd cannot read the stick's {fs}: use an ext4 stick for this ISO"
     others = "; ".join(
         f"{_AS[m]}: {why}" for m, why in choice.refused if m in _AS and m is not Medium.iso_file
     )

@@ -20,6 +20,8 @@ from sik.vm.console import Stage, Stop, judge
 from sik.vm.locate import locate
 from sik.vm.overlay import make_overlay, read_from, write_into
 
+ROOT_DIR = Path(__file__).resolve().parents[1]
+
 GRUB_CFG = """\
 set timeout=5
 if [ -n "$next_entry" ]; then
@@ -56,6 +58,22 @@ def test_menu_choices_follow_submenus_and_name_their_isos() -> None:
         "ubuntu>iso-ubuntu-24-04-1": ("Ubuntu 24.04.1", PurePosixPath("/boot/iso/ubuntu-24.04.1.iso")),
         "sik-verify": ("Verify stick (SHA-256 of every ISO)", None),
     }
+
+
+def test_entries_grub_makes_at_boot_are_not_choices() -> None:
+    """The "New ISOs" submenu's entries exist only at boot, with ids GRUB expands then."""
+    rendered = (ROOT_DIR / "grub-templates" / "new-isos.j2").read_text()
+    assert 'menuentry "$3' in rendered and '--id "new:$3"' in rendered  # what this test is about
+    new_isos = """\
+function sik_new_iso {
+  menuentry "$3: run sik generate on this stick" --class new-iso --id "new:$3" "/boot/iso/$3" {
+    echo "sik: $2"
+  }
+}
+"""
+    assert [c.path for c in menu_choices(GRUB_CFG + new_isos)] == [
+        c.path for c in menu_choices(GRUB_CFG)
+    ]
 
 
 def test_pick_by_id_title_part_or_iso_name() -> None:

@@ -33,7 +33,9 @@ def menu_choices(text: str) -> tuple[MenuChoice, ...]:
             kind, words = opener.group(1), _words(opener.group(2))
             ident = _option(words, "--id")
             stack.append((kind, ident or ""))
-            if kind == "menuentry" and ident and words:
+            # An id holding a GRUB variable is made at boot (the "New ISOs" submenu): there is
+            # no fixed entry to name ahead of time.
+            if kind == "menuentry" and ident and "$" not in ident and words:
                 parents = [i for k, i in stack[:-1] if k == "submenu"]
                 current = {"title": words[0], "path": ">".join([*parents, ident]), "iso": None}
             continue

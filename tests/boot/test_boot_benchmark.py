@@ -38,7 +38,7 @@ def test_quick_boot_benchmark_boots_every_medium_to_every_milestone(tmp_path: Pa
         seen = [t for t in times if t is not None]
         assert len(seen) == len(MILESTONES), sample.describe()
         assert seen == sorted(seen), sample.describe()  # each milestone after the one before
-        assert seen[-1] == pytest.approx(sample.seconds)
+        assert seen[-1] == pytest.approx(sample.seconds, abs=0.001)  # milestones are kept in ms
     text = results.read_text()
     title = SUBJECTS[QUICK_ISO][0]
     row = f"| {title} | {firmware_label(QUICK_FIRMWARE)} |"

@@ -209,24 +209,6 @@ def machine_argv(
     ]  # fmt: skip
 
 
-def qemu_argv(
-    disk: Disk,
-    firmware: Firmware,
-    log_path: Path,
-    workdir: Path,
-    memory_mb: int,
-    *,
-    sercon: bool = False,
-    gui: bool = False,
-    accel: str | None = None,
-    secboot_vars: Path | None = None,
-) -> list[str]:
-    machine = machine_argv(
-        firmware, workdir, memory_mb, sercon=sercon, gui=gui, accel=accel, secboot_vars=secboot_vars
-    )
-    return [*machine, *disk.argv(), "-serial", f"file:{log_path}"]
-
-
 def _read(path: Path) -> str:
     try:
         return path.read_bytes().decode(errors="replace")
@@ -319,10 +301,8 @@ def boot(
     log_path.write_bytes(b"")
     accel = accelerator()
     with tempfile.TemporaryDirectory(prefix="sik-qemu-") as tmp:
-        argv = qemu_argv(
-            disk,
+        machine = machine_argv(
             firmware,
-            log_path,
             Path(tmp),
             memory_mb,
             sercon=sercon,
@@ -330,6 +310,7 @@ def boot(
             accel=accel,
             secboot_vars=secboot_vars,
         )
+        argv = [*machine, *disk.argv(), "-serial", f"file:{log_path}"]
         stderr_path = Path(tmp, "stderr")
         start = time.monotonic()
         with stderr_path.open("wb") as stderr:
